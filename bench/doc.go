@@ -1,0 +1,29 @@
+// Command bench is the load tool of berth. It starts a berth node and a CNCF
+// Distribution registry side by side on loopback, runs the same client code
+// against both, interleaved round by round, and prints a markdown table of
+// absolute figures and berth/Distribution ratios.
+//
+// Workloads (select with -only, size with flags or -quick):
+//
+//	push-mono     one big blob: POST, then one PUT with the whole body (MB/s)
+//	push-chunked  one big blob: POST, PATCH chunks with Content-Range, PUT (MB/s)
+//	pull          GET of the big blob, length verified (MB/s)
+//	small-images  many small images pushed by several workers, HEAD before
+//	              each upload as real clients do (images/s)
+//	manifest-get  manifest GET by tag at fixed concurrency (rps, p50, p99)
+//	blob-head     blob HEAD at fixed concurrency (rps, p50, p99)
+//	tags          manifest GET on a repository with a thousand tags and with
+//	              many tags, seeded over HTTP (berth only unless asked)
+//
+// The big-blob workloads also run against a ceiling: a plain Go HTTP server,
+// the same executable re-started as "bench ceiling-serve", that serves the big
+// file with http.ServeFile and stores a PUT body into a file while hashing it
+// with SHA-256, then fsyncs. Peak RSS (VmHWM) of every server process and the
+// CPU used by the client and by each server are reported too.
+//
+// All traffic goes to 127.0.0.1; every workload is bounded in count or time.
+// Run it from the repository root:
+//
+//	go run ./bench -quick
+//	go run ./bench -rounds 3 -out docs/bench.md
+package main

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"berth/internal/berth"
+	"berth/internal/blobstore/fs"
+	"berth/internal/hosts"
+	"berth/internal/httpx"
+	"berth/internal/metadata/postgres"
+	"berth/internal/metadata/sqlite"
+	"berth/internal/oci"
+)
+
+// serveConfig is what `berth serve` is told by flags and environment.
+type serveConfig struct {
+	listen     string
+	dataDir    string
+	domain     string
+	region     string
+	metadata   string
+	registries []string
+	logLevel   string
+	accessLog  bool
+}
+
+// defaultRegistry is the registry of the embedded default, reachable as
+// localhost.
+const defaultRegistry = "default"
+
+func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
+	var c serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run a region node: the registry API of every registry",
+		Long: `Run a region node. With no flags it serves the embedded default: region
+"local", SQLite metadata and filesystem blobs under the data directory, plain
+HTTP on 127.0.0.1:5000 and a registry "default" that answers for localhost.
+Every flag can also be given as the environment variable in brackets.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd.Context(), c, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.listen, "listen", envOr(getenv, "BERTH_LISTEN", "127.0.0.1:5000"), "address to listen on [BERTH_LISTEN]")
+	f.StringVar(&c.dataDir, "data-dir", envOr(getenv, "BERTH_DATA_DIR", "berth-data"), "directory for blobs, SQLite metadata and keys [BERTH_DATA_DIR]")
+	f.StringVar(&c.domain, "domain", envOr(getenv, "BERTH_DOMAIN", "localhost"), "login servers are <registry>.<domain> [BERTH_DOMAIN]")
+	f.StringVar(&c.region, "region", envOr(getenv, "BERTH_REGION", berth.DefaultRegion), "region this node serves [BERTH_REGION]")
+	f.StringVar(&c.metadata, "metadata", envOr(getenv, "BERTH_METADATA", "sqlite"), `metadata store: "sqlite" (in the data directory) or a postgres:// URL [BERTH_METADATA]`)
+	f.StringSliceVar(&c.registries, "registry", splitList(getenv("BERTH_REGISTRIES")), "further registries to create at start, by name [BERTH_REGISTRIES]")
+	f.StringVar(&c.logLevel, "log-level", envOr(getenv, "BERTH_LOG_LEVEL", "info"), "debug, info, warn or error [BERTH_LOG_LEVEL]")
+	f.BoolVar(&c.accessLog, "access-log", envOr(getenv, "BERTH_ACCESS_LOG", "true") == "true", "log every request [BERTH_ACCESS_LOG]")
+	return cmd
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	meta, err := openMetadata(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer meta.Close()
+	blobs, err := fs.New(filepath.Join(c.dataDir, "blobs"))
+	if err != nil {
+		return fmt.Errorf("blob store: %w", err)
+	}
+	if err := ensureRegistries(ctx, meta, c); err != nil {
+		return err
+	}
+
+	api := oci.NewHandler(hosts.New(meta, c.domain, 5*time.Second), meta, blobs, log)
+	mux := http.NewServeMux()
+	mux.Handle("/v2/", api)
+	mux.Handle("/v2", api)
+	var h http.Handler = mux
+	if c.accessLog {
+		h = httpx.AccessLog(h, log)
+	}
+
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("berth serving", "addr", ln.Addr().String(), "region", c.region, "domain", c.domain,
+		"data_dir", c.dataDir, "metadata", metadataKind(c.metadata))
+	err = httpx.Serve(ctx, ln, h, log, 30*time.Second)
+	log.Info("berth stopped")
+	return err
+}
+
+func openMetadata(ctx context.Context, c serveConfig) (berth.MetadataStore, error) {
+	switch {
+	case c.metadata == "sqlite":
+		s, err := sqlite.Open(filepath.Join(c.dataDir, "metadata.db"))
+		if err != nil {
+			return nil, fmt.Errorf("sqlite metadata: %w", err)
+		}
+		return s, nil
+	case strings.HasPrefix(c.metadata, "postgres://"), strings.HasPrefix(c.metadata, "postgresql://"):
+		s, err := postgres.Open(ctx, c.metadata)
+		if err != nil {
+			return nil, fmt.Errorf("postgres metadata: %w", err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf(`--metadata must be "sqlite" or a postgres:// URL, not %q`, c.metadata)
+}
+
+func metadataKind(m string) string {
+	if m == "sqlite" {
+		return m
+	}
+	return "postgres"
+}
+
+// ensureRegistries creates the default registry (answering for localhost)
+// and those named by --registry, when they do not exist yet.
+func ensureRegistries(ctx context.Context, meta berth.RegistryStore, c serveConfig) error {
+	want := []berth.Registry{{Name: defaultRegistry, Location: c.region, Aliases: []string{"localhost", "127.0.0.1", "::1"}}}
+	for _, name := range c.registries {
+		want = append(want, berth.Registry{Name: strings.TrimSpace(name), Location: c.region})
+	}
+	for _, r := range want {
+		_, err := meta.Registry(ctx, r.Name)
+		if err == nil {
+			continue
+		}
+		if !berth.IsNotFound(err) {
+			return err
+		}
+		r.CreatedAt = time.Now().UTC()
+		if err := meta.CreateRegistry(ctx, r); err != nil && berth.KindOf(err) != berth.KindExists {
+			return fmt.Errorf("creating registry %q: %w", r.Name, err)
+		}
+	}
+	return nil
+}

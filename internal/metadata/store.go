@@ -1,0 +1,166 @@
+package metadata
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"berth/internal/berth"
+)
+
+// Dialect describes what differs between the SQL databases a Store runs on.
+// Everything else, the schema and every statement, is shared: statements use
+// $1 placeholders and ON CONFLICT, which both databases accept.
+type Dialect struct {
+	// Name names the database in error messages: "sqlite" or "postgres".
+	Name string
+	// CollateC, when not empty, replaces every `COLLATE "C"` of the
+	// migrations: the collation that orders text by its bytes. SQLite has
+	// no collation of that name and uses "COLLATE BINARY".
+	CollateC string
+	// Retry reports whether a write transaction that failed with err may
+	// simply run again (a deadlock or serialization failure). Nil never
+	// retries.
+	Retry func(err error) bool
+}
+
+// Store implements berth.MetadataStore over two database/sql pools: one that
+// reads and one that writes. For PostgreSQL they are the same pool; for
+// SQLite the writer is a single connection, so writes queue in the process
+// instead of failing with "database is locked", while reads run beside them.
+type Store struct {
+	read, write *sql.DB
+	dialect     Dialect
+	stmts       []*sql.Stmt
+
+	// Statements of the hot read path, prepared on the read pool.
+	manifestStmt *sql.Stmt
+	tagStmt      *sql.Stmt
+	blobStmt     *sql.Stmt
+}
+
+var _ berth.MetadataStore = (*Store)(nil)
+
+// maxRetries bounds how often a write transaction runs again after a failure
+// that Dialect.Retry accepts.
+const maxRetries = 3
+
+// New returns a Store over an already migrated database (see Migrate). read
+// and write may be the same pool. The Store owns the pools: Close closes
+// them. New fails if the hot statements cannot be prepared, for instance
+// because the schema is missing.
+func New(ctx context.Context, read, write *sql.DB, d Dialect) (*Store, error) {
+	s := &Store{read: read, write: write, dialect: d}
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&s.manifestStmt, `SELECT media_type, artifact_type, subject, annotations, refs, payload, created_at
+FROM manifests WHERE registry = $1 AND repository = $2 AND digest = $3`},
+		{&s.tagStmt, `SELECT digest FROM tags WHERE registry = $1 AND repository = $2 AND name = $3`},
+		{&s.blobStmt, `SELECT b.size FROM repository_blobs rb
+JOIN blobs b ON b.registry = rb.registry AND b.digest = rb.digest
+WHERE rb.registry = $1 AND rb.repository = $2 AND rb.digest = $3`},
+	} {
+		stmt, err := read.PrepareContext(ctx, p.query)
+		if err != nil {
+			s.closeStmts()
+			return nil, fail("metadata.New", d, fmt.Errorf("preparing statements: %w", err))
+		}
+		*p.stmt = stmt
+		s.stmts = append(s.stmts, stmt)
+	}
+	return s, nil
+}
+
+// Close releases the prepared statements and closes the pools.
+func (s *Store) Close() error {
+	s.closeStmts()
+	err := s.read.Close()
+	if s.write != s.read {
+		err = errors.Join(err, s.write.Close())
+	}
+	return fail("metadata.Close", s.dialect, err)
+}
+
+func (s *Store) closeStmts() {
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+}
+
+// update runs fn in a write transaction and commits it, running it again when
+// the dialect says the failure was transient. An error fn returns that is
+// already a *berth.Error is returned as it is.
+func (s *Store) update(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.tryUpdate(ctx, fn)
+		if err == nil {
+			return nil
+		}
+		var be *berth.Error
+		retry := !errors.As(err, &be) && s.dialect.Retry != nil && s.dialect.Retry(err)
+		if !retry || attempt == maxRetries || ctx.Err() != nil {
+			return s.fail(op, err)
+		}
+	}
+}
+
+func (s *Store) tryUpdate(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// fail returns err as a *berth.Error of op; see the package function fail.
+func (s *Store) fail(op string, err error) error { return fail(op, s.dialect, err) }
+
+// fail returns err unchanged when it is already a *berth.Error, and otherwise
+// as a failure of the database: KindUnavailable when the database could not
+// be reached or the context ended, KindInternal else. nil stays nil.
+func fail(op string, d Dialect, err error) error {
+	if err == nil {
+		return nil
+	}
+	var be *berth.Error
+	if errors.As(err, &be) {
+		return err
+	}
+	kind := berth.KindInternal
+	var ne net.Error
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, driver.ErrBadConn) || errors.As(err, &ne) {
+		kind = berth.KindUnavailable
+	}
+	return berth.E(op, kind, "%s metadata database: %w", d.Name, err)
+}
+
+// rowsAffected returns how many rows res changed.
+func rowsAffected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// nanos returns t as stored: Unix nanoseconds, with the zero time meaning now.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return t.UnixNano()
+}
+
+// fromNanos returns a stored time as a UTC time.Time.
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }

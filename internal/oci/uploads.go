@@ -1,0 +1,336 @@
+package oci
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding"
+	"encoding/hex"
+	"hash"
+	"io"
+	"net/http"
+	"time"
+
+	"berth/internal/berth"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// startUpload answers POST /v2/<name>/blobs/uploads/: a cross-repository
+// mount, a monolithic upload (?digest= with the body), or a new session.
+func (h *Handler) startUpload(w http.ResponseWriter, r *http.Request, q request) {
+	query := r.URL.Query()
+	if m := query.Get("mount"); m != "" {
+		if d, ae := parseDigest(m); ae == nil && h.mount(w, r, q, d, query.Get("from")) {
+			return
+		}
+		// The spec's fallback: an ordinary upload session.
+	} else if ds := query.Get("digest"); ds != "" {
+		h.monolithicUpload(w, r, q, ds)
+		return
+	}
+	now := time.Now().UTC()
+	u := berth.Upload{ID: newUploadID(), Registry: q.registry, Repository: q.name, Algorithm: "sha256", CreatedAt: now, UpdatedAt: now}
+	state, err := marshalHash(sha256.New())
+	if err != nil {
+		h.writeError(w, r, err, resUpload)
+		return
+	}
+	u.HashState = state
+	if err := h.meta.CreateUpload(r.Context(), u); err != nil {
+		h.writeError(w, r, err, resUpload)
+		return
+	}
+	writeUploadState(w, q.name, u, http.StatusAccepted)
+}
+
+// mount links blob d into q.name when the source repository holds it, and
+// reports whether it answered. Without from, any repository of the registry
+// may be the source: blobs are shared inside a registry.
+func (h *Handler) mount(w http.ResponseWriter, r *http.Request, q request, d digest.Digest, from string) bool {
+	var size int64
+	var err error
+	switch {
+	case from == "":
+		size, err = h.meta.RegistryBlob(r.Context(), q.registry, d)
+	case validName(from):
+		size, err = h.meta.Blob(r.Context(), q.registry, from, d)
+	default:
+		return false
+	}
+	if berth.IsNotFound(err) {
+		return false
+	}
+	if err == nil {
+		err = h.meta.LinkBlob(r.Context(), q.registry, q.name, d, size)
+	}
+	if err != nil {
+		h.writeError(w, r, err, resBlob)
+		return true
+	}
+	writeBlobCreated(w, q.name, d)
+	return true
+}
+
+// monolithicUpload stores the request body as blob ds in one request.
+func (h *Handler) monolithicUpload(w http.ResponseWriter, r *http.Request, q request, ds string) {
+	d, ae := parseDigest(ds)
+	if ae != nil {
+		writeAPIError(w, r, ae)
+		return
+	}
+	id := newUploadID()
+	hasher := d.Algorithm().Hash()
+	n, err := h.blobs.WriteUpload(r.Context(), q.registry, id, 0, io.TeeReader(r.Body, hasher))
+	if err == nil {
+		err = h.commit(r.Context(), q, id, n, d, digest.NewDigest(d.Algorithm(), hasher))
+	}
+	if err != nil {
+		h.blobs.AbortUpload(context.WithoutCancel(r.Context()), q.registry, id)
+		h.writeError(w, r, err, resUpload)
+		return
+	}
+	writeBlobCreated(w, q.name, d)
+}
+
+// commit verifies that the upload's content has digest want and makes it
+// blob want of repository q.name.
+func (h *Handler) commit(ctx context.Context, q request, id string, size int64, want, got digest.Digest) error {
+	if got != want {
+		return &Error{Status: http.StatusBadRequest, Code: CodeDigestInvalid,
+			Message: "uploaded content has digest " + got.String() + ", not the " + want.String() + " given",
+			Detail:  map[string]string{"digest": want.String()}}
+	}
+	if err := h.blobs.CommitUpload(ctx, q.registry, id, size, want); err != nil {
+		return err
+	}
+	return h.meta.LinkBlob(ctx, q.registry, q.name, want, size)
+}
+
+// session loads upload session q.ref and checks that it belongs to q.name.
+func (h *Handler) session(ctx context.Context, q request) (berth.Upload, error) {
+	if !validUploadID(q.ref) {
+		return berth.Upload{}, apiError(http.StatusNotFound, CodeBlobUploadUnknown, "upload "+quote(q.ref)+" not found")
+	}
+	u, err := h.meta.Upload(ctx, q.registry, q.ref)
+	if err != nil {
+		return u, err
+	}
+	if u.Repository != q.name {
+		return u, apiError(http.StatusNotFound, CodeBlobUploadUnknown, "upload "+quote(q.ref)+" not found in repository "+quote(q.name))
+	}
+	return u, nil
+}
+
+func (h *Handler) uploadStatus(w http.ResponseWriter, r *http.Request, q request) {
+	u, err := h.session(r.Context(), q)
+	if err != nil {
+		h.writeError(w, r, err, resUpload)
+		return
+	}
+	writeUploadState(w, q.name, u, http.StatusNoContent)
+}
+
+func (h *Handler) patchUpload(w http.ResponseWriter, r *http.Request, q request) {
+	u, err := h.session(r.Context(), q)
+	if err != nil {
+		h.writeError(w, r, err, resUpload)
+		return
+	}
+	if _, err := h.appendChunk(r, &u); err != nil {
+		h.writeChunkError(w, r, q, u, err)
+		return
+	}
+	writeUploadState(w, q.name, u, http.StatusAccepted)
+}
+
+// finishUpload completes a session: an optional last chunk, then the digest
+// check and the commit.
+func (h *Handler) finishUpload(w http.ResponseWriter, r *http.Request, q request) {
+	u, err := h.session(r.Context(), q)
+	if err != nil {
+		h.writeError(w, r, err, resUpload)
+		return
+	}
+	ds := r.URL.Query().Get("digest")
+	if ds == "" {
+		writeAPIError(w, r, apiError(http.StatusBadRequest, CodeDigestInvalid, "the digest query parameter is required to complete an upload"))
+		return
+	}
+	d, ae := parseDigest(ds)
+	if ae != nil {
+		writeAPIError(w, r, ae)
+		return
+	}
+	hasher, err := h.appendChunk(r, &u)
+	if err != nil {
+		h.writeChunkError(w, r, q, u, err)
+		return
+	}
+	got, err := h.uploadDigest(r.Context(), u, hasher, d.Algorithm())
+	if err == nil {
+		err = h.commit(r.Context(), q, u.ID, u.Offset, d, got)
+	}
+	if err != nil {
+		h.writeError(w, r, err, resUpload)
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	if err := h.meta.DeleteUpload(ctx, q.registry, u.ID); err != nil && !berth.IsNotFound(err) {
+		h.log.WarnContext(ctx, "upload session not removed", "upload", u.ID, "err", err)
+	}
+	writeBlobCreated(w, q.name, d)
+}
+
+func (h *Handler) cancelUpload(w http.ResponseWriter, r *http.Request, q request) {
+	u, err := h.session(r.Context(), q)
+	if err == nil {
+		err = h.meta.DeleteUpload(r.Context(), q.registry, u.ID)
+	}
+	if err != nil {
+		h.writeError(w, r, err, resUpload)
+		return
+	}
+	if err := h.blobs.AbortUpload(r.Context(), q.registry, u.ID); err != nil {
+		h.log.WarnContext(r.Context(), "upload bytes not removed", "upload", u.ID, "err", err)
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// errRangeMismatch is a chunk that does not start where the upload ends.
+type errRangeMismatch struct{ msg string }
+
+func (e *errRangeMismatch) Error() string { return e.msg }
+
+// appendChunk writes the request body at the session's offset, checking
+// Content-Range when given, and advances the session. It returns the hash
+// over everything received so far.
+func (h *Handler) appendChunk(r *http.Request, u *berth.Upload) (hash.Hash, error) {
+	hasher, err := restoreHash(u.Algorithm, u.HashState)
+	if err != nil {
+		return nil, err
+	}
+	want := int64(-1)
+	if cr := r.Header.Get("Content-Range"); cr != "" {
+		start, end, err := parseContentRange(cr)
+		if err != nil {
+			return nil, &errRangeMismatch{err.Error()}
+		}
+		if start != u.Offset {
+			return nil, &errRangeMismatch{"chunk starts at byte " + itoa(start) + " but the upload has " + itoa(u.Offset) + " bytes; resume at " + itoa(u.Offset)}
+		}
+		want = end - start + 1
+		if r.ContentLength >= 0 && r.ContentLength != want {
+			return nil, &errRangeMismatch{"Content-Range announces " + itoa(want) + " bytes but Content-Length is " + itoa(r.ContentLength)}
+		}
+	}
+	if r.ContentLength == 0 && want < 0 {
+		return hasher, nil
+	}
+	n, err := h.blobs.WriteUpload(r.Context(), u.Registry, u.ID, u.Offset, io.TeeReader(r.Body, hasher))
+	if err != nil {
+		return nil, err
+	}
+	if want >= 0 && n != want {
+		return nil, apiError(http.StatusBadRequest, CodeBlobUploadInvalid,
+			"chunk had "+itoa(n)+" bytes but Content-Range announced "+itoa(want))
+	}
+	state, err := marshalHash(hasher)
+	if err != nil {
+		return nil, err
+	}
+	from := u.Offset
+	u.Offset += n
+	u.HashState = state
+	u.UpdatedAt = time.Now().UTC()
+	if err := h.meta.AdvanceUpload(r.Context(), *u, from); err != nil {
+		u.Offset = from
+		return nil, err
+	}
+	return hasher, nil
+}
+
+func (h *Handler) writeChunkError(w http.ResponseWriter, r *http.Request, q request, u berth.Upload, err error) {
+	if rm, ok := err.(*errRangeMismatch); ok || berth.KindOf(err) == berth.KindConflict {
+		msg := err.Error()
+		if ok {
+			msg = rm.msg
+		}
+		setUploadHeaders(w, q.name, u)
+		writeAPIError(w, r, apiError(http.StatusRequestedRangeNotSatisfiable, CodeBlobUploadInvalid, msg))
+		return
+	}
+	h.writeError(w, r, err, resUpload)
+}
+
+// uploadDigest returns the digest of the upload's content with algorithm alg,
+// re-reading the bytes only when the session hashed with another algorithm.
+func (h *Handler) uploadDigest(ctx context.Context, u berth.Upload, hasher hash.Hash, alg digest.Algorithm) (digest.Digest, error) {
+	if string(alg) == u.Algorithm {
+		return digest.NewDigest(alg, hasher), nil
+	}
+	rc, err := h.blobs.ReadUpload(ctx, u.Registry, u.ID, u.Offset)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	return alg.FromReader(rc)
+}
+
+func newUploadID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func restoreHash(alg string, state []byte) (hash.Hash, error) {
+	var h hash.Hash
+	switch alg {
+	case "sha256":
+		h = sha256.New()
+	case "sha512":
+		h = sha512.New()
+	default:
+		return nil, berth.E("oci.restoreHash", berth.KindInternal, "upload hashes with unknown algorithm %q", alg)
+	}
+	if len(state) > 0 {
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+			return nil, berth.E("oci.restoreHash", berth.KindInternal, "upload hash state unreadable: %w", err)
+		}
+	}
+	return h, nil
+}
+
+func marshalHash(h hash.Hash) ([]byte, error) {
+	return h.(encoding.BinaryMarshaler).MarshalBinary()
+}
+
+func uploadLocation(name, id string) string { return "/v2/" + name + "/blobs/uploads/" + id }
+
+func setUploadHeaders(w http.ResponseWriter, name string, u berth.Upload) {
+	hdr := w.Header()
+	hdr.Set("Location", uploadLocation(name, u.ID))
+	end := u.Offset - 1
+	if end < 0 {
+		end = 0
+	}
+	hdr.Set("Range", "0-"+itoa(end))
+	hdr.Set("Docker-Upload-UUID", u.ID)
+	hdr.Set("Blob-Upload-Session-ID", u.ID)
+}
+
+func writeUploadState(w http.ResponseWriter, name string, u berth.Upload, status int) {
+	setUploadHeaders(w, name, u)
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(status)
+}
+
+func writeBlobCreated(w http.ResponseWriter, name string, d digest.Digest) {
+	hdr := w.Header()
+	hdr.Set("Location", "/v2/"+name+"/blobs/"+d.String())
+	hdr.Set("Docker-Content-Digest", d.String())
+	hdr.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
+}
