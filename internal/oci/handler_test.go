@@ -59,6 +59,9 @@ func newEnv(t *testing.T) *env {
 	return &env{t: t, srv: srv}
 }
 
+// on returns e reporting to t, for use inside subtests.
+func (e *env) on(t *testing.T) *env { return &env{t: t, srv: e.srv} }
+
 // response is a completed exchange.
 type response struct {
 	status int

@@ -9,15 +9,15 @@ import (
 type route int
 
 const (
-	routeInvalid  route = iota
-	routeBase           // /v2/
-	routeCatalog        // /v2/_catalog
-	routeManifest       // /v2/<name>/manifests/<reference>
-	routeBlob           // /v2/<name>/blobs/<digest>
-	routeUploads        // /v2/<name>/blobs/uploads/
-	routeUpload         // /v2/<name>/blobs/uploads/<id>
-	routeTags           // /v2/<name>/tags/list
-	routeReferrers      // /v2/<name>/referrers/<digest>
+	routeInvalid   route = iota
+	routeBase            // /v2/
+	routeCatalog         // /v2/_catalog
+	routeManifest        // /v2/<name>/manifests/<reference>
+	routeBlob            // /v2/<name>/blobs/<digest>
+	routeUploads         // /v2/<name>/blobs/uploads/
+	routeUpload          // /v2/<name>/blobs/uploads/<id>
+	routeTags            // /v2/<name>/tags/list
+	routeReferrers       // /v2/<name>/referrers/<digest>
 )
 
 // target is a parsed /v2/ path: the route, the repository name and the last

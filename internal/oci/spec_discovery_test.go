@@ -42,6 +42,7 @@ func TestManifestKinds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			e := e.on(t)
 			r := e.do("PUT", "/v2/a/manifests/"+strings.ReplaceAll(tt.name[:4], " ", "-"), []byte(tt.body), "Content-Type", tt.ct)
 			e.expect(r, 201, "")
 			g := e.do("GET", r.header.Get("Location"), nil)

@@ -26,6 +26,7 @@ func TestUnknownHostGetsOCIError(t *testing.T) {
 	e.expect(e.do("PUT", "/v2/a/manifests/v1", m, "Content-Type", ociManifest), 201, "")
 	for _, host := range []string{"nosuch.example.com", "example.com", "a.b.example.com", "evil.com", "default.example.com.evil.com"} {
 		t.Run(host, func(t *testing.T) {
+			e := e.on(t)
 			r := e.do("GET", "/v2/a/manifests/v1", nil, "Host", host)
 			e.expect(r, 404, "NAME_UNKNOWN")
 			if !strings.Contains(string(r.body), host) {
@@ -66,6 +67,7 @@ func TestPullManifest(t *testing.T) {
 	for _, ref := range []string{"v1", md.String()} {
 		for _, method := range []string{"GET", "HEAD"} {
 			t.Run(method+" "+ref, func(t *testing.T) {
+				e := e.on(t)
 				r := e.do(method, "/v2/lib/app/manifests/"+ref, nil)
 				e.expect(r, 200, "")
 				if r.header.Get("Content-Type") != ociManifest || r.header.Get("Docker-Content-Digest") != md.String() ||
@@ -82,9 +84,9 @@ func TestPullManifest(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name, path   string
-		status       int
-		code         string
+		name, path string
+		status     int
+		code       string
 	}{
 		{"unknown tag", "/v2/lib/app/manifests/nope", 404, "MANIFEST_UNKNOWN"},
 		{"unknown digest", "/v2/lib/app/manifests/" + sha([]byte("x")), 404, "MANIFEST_UNKNOWN"},
@@ -98,6 +100,7 @@ func TestPullManifest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			e := e.on(t)
 			e.expect(e.do("GET", tt.path, nil), tt.status, tt.code)
 		})
 	}
@@ -133,6 +136,7 @@ func TestPullBlob(t *testing.T) {
 	}
 	for _, tt := range ranges {
 		t.Run(tt.h, func(t *testing.T) {
+			e := e.on(t)
 			r := e.do("GET", "/v2/a/blobs/"+d.String(), nil, "Range", tt.h)
 			if r.status != tt.status || r.header.Get("Content-Range") != tt.crange {
 				t.Fatalf("got %d %q (%s)", r.status, r.header.Get("Content-Range"), r.body)
@@ -148,4 +152,3 @@ func TestPullBlob(t *testing.T) {
 	e.expect(e.do("GET", "/v2/a/blobs/sha256:123", nil), 400, "DIGEST_INVALID")
 	e.expect(e.do("GET", "/v2/a/blobs/"+d.String(), nil, "If-None-Match", `"`+d.String()+`"`), 304, "")
 }
-

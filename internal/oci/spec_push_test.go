@@ -124,13 +124,15 @@ func TestUploadErrors(t *testing.T) {
 		{"PUT without digest", "PUT", loc, nil, 400, "DIGEST_INVALID"},
 		{"PUT with malformed digest", "PUT", loc + "?digest=sha256:xyz", nil, 400, "DIGEST_INVALID"},
 		{"unknown session", "GET", "/v2/a/blobs/uploads/0000", nil, 404, "BLOB_UPLOAD_UNKNOWN"},
-		{"session id with path tricks", "PATCH", "/v2/a/blobs/uploads/..%2f..%2fx", []byte("x"), 404, "BLOB_UPLOAD_UNKNOWN"},
+		{"session id with path tricks", "PATCH", "/v2/a/blobs/uploads/..%2f..%2fx", []byte("x"), 404, "NAME_INVALID"},
+		{"session id with odd characters", "PATCH", "/v2/a/blobs/uploads/a.b", []byte("x"), 404, "BLOB_UPLOAD_UNKNOWN"},
 		{"session of another repository", "GET", "/v2/b/blobs/uploads/" + id, nil, 404, "BLOB_UPLOAD_UNKNOWN"},
 		{"session of another registry", "GET", loc, nil, 404, "BLOB_UPLOAD_UNKNOWN"},
 		{"wrong digest", "PUT", loc + "?digest=" + sha([]byte("xyz")), nil, 400, "DIGEST_INVALID"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			e := e.on(t)
 			hdr := []string{}
 			if tt.name == "session of another registry" {
 				hdr = []string{"Host", "other.example.com"}
@@ -199,6 +201,7 @@ func TestPushManifestErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			e := e.on(t)
 			r := e.do("PUT", "/v2/a/manifests/"+tt.ref, tt.body, "Content-Type", tt.ct)
 			e.expect(r, tt.status, tt.code)
 			if tt.code == "MANIFEST_BLOB_UNKNOWN" && !strings.Contains(string(r.body), missing) {

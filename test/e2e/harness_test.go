@@ -5,10 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -51,7 +54,7 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {
-			t.Logf("berth log (%s):\n%s", s.dataDir, clip(s.logs.Bytes()))
+			t.Logf("berth log (%s):\n%s", s.dataDir, clipTo(s.logs.Bytes(), 64<<10))
 		}
 	})
 	s.start()
@@ -177,23 +180,40 @@ func (s *server) restart() {
 	s.start()
 }
 
-// crashRestart kills the server with SIGKILL and starts it again on the same
-// port and data directory.
-func (s *server) crashRestart() {
-	s.t.Helper()
-	s.kill()
-	s.start()
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
+// freePort returns a loopback TCP port that was free a moment ago. It
+// prefers ports below the kernel's ephemeral range, so that no outgoing
+// connection takes the port while a server restarts on it.
 func freePort(t *testing.T) int {
 	t.Helper()
+	if low := ephemeralLow(); low > 20000 {
+		for range 50 {
+			port := 10000 + mathrand.IntN(low-10000)
+			if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+				l.Close()
+				return port
+			}
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("finding a free port: %v", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// ephemeralLow returns the lowest port of Linux's ephemeral range, or 0.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[0])
+	return n
 }
 
 // syncBuffer is a bytes.Buffer that several goroutines may write.

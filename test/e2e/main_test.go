@@ -164,8 +164,10 @@ func (c command) String() string {
 }
 
 // clip shortens long command output for a failure message.
-func clip(b []byte) string {
-	const max = 8 << 10
+func clip(b []byte) string { return clipTo(b, 8<<10) }
+
+// clipTo keeps the head and the tail of b, max bytes in all.
+func clipTo(b []byte, max int) string {
 	if len(b) <= max {
 		return string(b)
 	}

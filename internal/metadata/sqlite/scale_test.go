@@ -1,0 +1,153 @@
+package sqlite
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"berth/internal/berth"
+)
+
+// putManifest stores a manifest of one linked layer in r/app under tag.
+func putManifest(t testing.TB, s berth.MetadataStore, seed, tag string) *berth.Manifest {
+	t.Helper()
+	ctx := t.Context()
+	layer := digest.FromString("layer " + seed)
+	if err := s.LinkBlob(ctx, "r", "app", layer, 6); err != nil {
+		t.Fatal(err)
+	}
+	payload := []byte(`{"schemaVersion":2,"seed":"` + seed + `"}`)
+	m := &berth.Manifest{
+		Digest:     digest.FromBytes(payload),
+		MediaType:  "application/vnd.oci.image.manifest.v1+json",
+		Payload:    payload,
+		References: []berth.Reference{{Digest: layer}},
+	}
+	if err := s.PutManifest(ctx, "r", "app", m, tag); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestManyTags fills one repository with 100,000 tags and checks that lookups
+// and listing still answer correctly, and that a tag lookup is a search of
+// the primary key, whatever the number of tags.
+func TestManyTags(t *testing.T) {
+	const n = 100_000
+	s := open(t, filepath.Join(t.TempDir(), "metadata.db"))
+	ctx := t.Context()
+	m := putManifest(t, s, "many", "")
+
+	// One transaction, straight into the table: n PutManifest calls would
+	// each sync to disk.
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmt, err := tx.Prepare(`INSERT INTO tags (registry, repository, name, digest, updated_at) VALUES ('r', 'app', $1, $2, $3)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UnixNano()
+	for i := range n {
+		if _, err := stmt.Exec(fmt.Sprintf("t%06d", i), string(m.Digest), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stmt.Close()
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	other := putManifest(t, s, "other", "t050000") // a tag moved through the API
+
+	for _, tag := range []string{"t000000", "t012345", "t099999"} {
+		got, err := s.Tag(ctx, "r", "app", tag)
+		if err != nil || got != m.Digest {
+			t.Fatalf("Tag(%q) = %s, %v; want %s", tag, got, err, m.Digest)
+		}
+	}
+	if got, err := s.Tag(ctx, "r", "app", "t050000"); err != nil || got != other.Digest {
+		t.Fatalf("moved tag = %s, %v; want %s", got, err, other.Digest)
+	}
+	if _, err := s.Tag(ctx, "r", "app", "t100000"); berth.KindOf(err) != berth.KindNotFound {
+		t.Fatalf("Tag of a missing tag = %v, want KindNotFound", err)
+	}
+	page, err := s.Tags(ctx, "r", "app", "t099997", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(page, ",") != "t099998,t099999" {
+		t.Fatalf("last page = %q", page)
+	}
+
+	var plan strings.Builder
+	rows, err := s.read.Query(`EXPLAIN QUERY PLAN SELECT digest FROM tags WHERE registry = $1 AND repository = $2 AND name = $3`, "r", "app", "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(detail + "\n")
+	}
+	if p := plan.String(); !strings.Contains(p, "SEARCH tags USING INDEX") || !strings.Contains(p, "name=?") {
+		t.Fatalf("tag lookup is not a search of the primary key:\n%s", p)
+	}
+}
+
+// childEnv names the database a child process of TestCommitSurvivesKill
+// writes to.
+const childEnv = "BERTH_SQLITE_KILL_CHILD"
+
+// TestCommitSurvivesKill commits in a child process, kills it with SIGKILL as
+// soon as the commit is acknowledged, and finds the commit in the file.
+func TestCommitSurvivesKill(t *testing.T) {
+	if path := os.Getenv(childEnv); path != "" {
+		s, err := Open(path)
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		putManifest(t, s, "killed", "v1")
+		fmt.Println("committed")
+		time.Sleep(time.Minute) // killed before it wakes up
+		os.Exit(1)
+	}
+
+	path := filepath.Join(t.TempDir(), "metadata.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCommitSurvivesKill$")
+	cmd.Env = append(os.Environ(), childEnv+"="+path)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if strings.TrimSpace(line) != "committed" {
+		t.Fatalf("child process said %q", line)
+	}
+
+	s := open(t, path)
+	want := digest.FromBytes([]byte(`{"schemaVersion":2,"seed":"killed"}`))
+	if got, err := s.Tag(t.Context(), "r", "app", "v1"); err != nil || got != want {
+		t.Fatalf("tag after SIGKILL = %s, %v; want %s", got, err, want)
+	}
+}

@@ -1,0 +1,89 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"berth/internal/berth"
+	"berth/internal/metadata"
+)
+
+// dialect is the metadata dialect of SQLite.
+var dialect = metadata.Dialect{Name: "sqlite", CollateC: "COLLATE BINARY"}
+
+// busyTimeoutMillis is how long a connection waits for a lock held by another
+// process before it fails with SQLITE_BUSY.
+const busyTimeoutMillis = 10000
+
+// Store is the metadata store on an SQLite file.
+type Store struct {
+	*metadata.Store
+	read, write *sql.DB
+}
+
+// Open opens, creating it if needed, the SQLite database at path and brings
+// its schema up to date. path names a file; ":memory:" and names containing
+// '?' are not supported (KindInvalid). Errors opening or migrating the file
+// are KindInternal. The caller closes the Store.
+func Open(path string) (*Store, error) {
+	const op = "sqlite.Open"
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.Contains(path, "?") {
+		return nil, berth.E(op, berth.KindInvalid, "sqlite database path %q is not a plain file name", path)
+	}
+	ctx := context.Background()
+	write, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, berth.E(op, berth.KindInternal, "opening %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	if _, err := metadata.Migrate(ctx, write, dialect); err != nil {
+		write.Close()
+		return nil, berth.E(op, berth.KindInternal, "opening %s: %w", path, err)
+	}
+
+	read, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		write.Close()
+		return nil, berth.E(op, berth.KindInternal, "opening %s: %w", path, err)
+	}
+	readers := max(4, 2*runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
+	read.SetConnMaxLifetime(0)
+	read.SetConnMaxIdleTime(0)
+
+	s, err := metadata.New(ctx, read, write, dialect)
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, berth.E(op, berth.KindInternal, "opening %s: %w", path, err)
+	}
+	return &Store{Store: s, read: read, write: write}, nil
+}
+
+// dsn returns the data source name of a connection to path: WAL, full sync
+// of every commit, a busy timeout and foreign keys on every connection;
+// writers begin with BEGIN IMMEDIATE so a transaction holds the write lock
+// from its first statement, and readers are read-only.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	if readOnly {
+		q.Add("_pragma", "query_only(ON)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return path + "?" + q.Encode()
+}

@@ -1,0 +1,104 @@
+package metadata
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+
+	"github.com/opencontainers/go-digest"
+
+	"berth/internal/berth"
+)
+
+// Tag returns the digest tag points to; KindNotFound if no such tag.
+func (s *Store) Tag(ctx context.Context, registry, repo, tag string) (digest.Digest, error) {
+	const op = "metadata.Tag"
+	var d string
+	err := s.tagStmt.QueryRowContext(ctx, registry, repo, tag).Scan(&d)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", berth.E(op, berth.KindNotFound, "tag %q not found in repository %q", tag, repo)
+	}
+	return digest.Digest(d), s.fail(op, err)
+}
+
+// DeleteTag removes a tag, not the manifest it points to; KindNotFound if no
+// such tag.
+func (s *Store) DeleteTag(ctx context.Context, registry, repo, tag string) error {
+	const op = "metadata.DeleteTag"
+	n, err := rowsAffected(s.write.ExecContext(ctx,
+		`DELETE FROM tags WHERE registry = $1 AND repository = $2 AND name = $3`, registry, repo, tag))
+	if err != nil {
+		return s.fail(op, err)
+	}
+	if n == 0 {
+		return berth.E(op, berth.KindNotFound, "tag %q not found in repository %q", tag, repo)
+	}
+	return nil
+}
+
+// Tags lists up to n tags of repo in byte order, starting after last ("" for
+// the start; n <= 0 for no limit). The list is empty, not nil, when repo has
+// no tags; KindNotFound if the repository does not exist.
+func (s *Store) Tags(ctx context.Context, registry, repo, last string, n int) ([]string, error) {
+	const op = "metadata.Tags"
+	tags, err := s.names(ctx, `SELECT name FROM tags
+WHERE registry = $1 AND repository = $2 AND name > $3 ORDER BY name`, n, registry, repo, last)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	if len(tags) == 0 {
+		ok, err := s.RepositoryExists(ctx, registry, repo)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, berth.E(op, berth.KindNotFound, "repository %q not found", repo)
+		}
+	}
+	return tags, nil
+}
+
+// Repositories lists up to n repository names of the registry in byte order
+// after last (n <= 0 for no limit). A repository exists from the first blob
+// linked or manifest stored in it.
+func (s *Store) Repositories(ctx context.Context, registry, last string, n int) ([]string, error) {
+	names, err := s.names(ctx, `SELECT name FROM repositories
+WHERE registry = $1 AND name > $2 ORDER BY name`, n, registry, last)
+	return names, s.fail("metadata.Repositories", err)
+}
+
+// names runs query, limited to n rows when n > 0, and returns the one text
+// column of its rows, never nil.
+func (s *Store) names(ctx context.Context, query string, n int, args ...any) ([]string, error) {
+	if n > 0 {
+		query += ` LIMIT $` + strconv.Itoa(len(args)+1)
+		args = append(args, n)
+	}
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		out = append(out, name)
+	}
+	return out, rows.Err()
+}
+
+// RepositoryExists reports whether repo exists in the registry.
+func (s *Store) RepositoryExists(ctx context.Context, registry, repo string) (bool, error) {
+	const op = "metadata.RepositoryExists"
+	var one int
+	err := s.read.QueryRowContext(ctx,
+		`SELECT 1 FROM repositories WHERE registry = $1 AND name = $2`, registry, repo).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, s.fail(op, err)
+}

@@ -1,0 +1,100 @@
+package metadata
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"berth/internal/berth"
+)
+
+// CreateUpload records a new upload session; KindExists if the registry
+// already has a session with u.ID. Zero CreatedAt and UpdatedAt mean now.
+func (s *Store) CreateUpload(ctx context.Context, u berth.Upload) error {
+	const op = "metadata.CreateUpload"
+	if u.ID == "" || u.Offset < 0 {
+		return berth.E(op, berth.KindInvalid, "upload %q at offset %d cannot be created", u.ID, u.Offset)
+	}
+	created := nanos(u.CreatedAt)
+	updated := created
+	if !u.UpdatedAt.IsZero() {
+		updated = u.UpdatedAt.UnixNano()
+	}
+	n, err := rowsAffected(s.write.ExecContext(ctx, `INSERT INTO uploads
+(registry, id, repository, offset_bytes, algorithm, hash_state, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (registry, id) DO NOTHING`,
+		u.Registry, u.ID, u.Repository, u.Offset, u.Algorithm, u.HashState, created, updated))
+	if err != nil {
+		return s.fail(op, err)
+	}
+	if n == 0 {
+		return berth.E(op, berth.KindExists, "upload %q already exists", u.ID)
+	}
+	return nil
+}
+
+// Upload returns a session; KindNotFound if it does not exist.
+func (s *Store) Upload(ctx context.Context, registry, id string) (berth.Upload, error) {
+	const op = "metadata.Upload"
+	u := berth.Upload{Registry: registry, ID: id}
+	var created, updated int64
+	err := s.read.QueryRowContext(ctx, `SELECT repository, offset_bytes, algorithm, hash_state, created_at, updated_at
+FROM uploads WHERE registry = $1 AND id = $2`, registry, id).Scan(
+		&u.Repository, &u.Offset, &u.Algorithm, &u.HashState, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return berth.Upload{}, berth.E(op, berth.KindNotFound, "upload %q not found", id)
+	}
+	if err != nil {
+		return berth.Upload{}, s.fail(op, err)
+	}
+	u.CreatedAt, u.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return u, nil
+}
+
+// AdvanceUpload stores u's offset, algorithm and hash state if the stored
+// session is still at offset from; KindConflict if another writer moved it,
+// KindNotFound if it is gone. A zero UpdatedAt means now; the repository and
+// creation time of a session never change.
+func (s *Store) AdvanceUpload(ctx context.Context, u berth.Upload, from int64) error {
+	const op = "metadata.AdvanceUpload"
+	updated := u.UpdatedAt
+	if updated.IsZero() {
+		updated = time.Now()
+	}
+	n, err := rowsAffected(s.write.ExecContext(ctx, `UPDATE uploads
+SET offset_bytes = $1, algorithm = $2, hash_state = $3, updated_at = $4
+WHERE registry = $5 AND id = $6 AND offset_bytes = $7`,
+		u.Offset, u.Algorithm, u.HashState, updated.UnixNano(), u.Registry, u.ID, from))
+	if err != nil {
+		return s.fail(op, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	var at int64
+	err = s.read.QueryRowContext(ctx,
+		`SELECT offset_bytes FROM uploads WHERE registry = $1 AND id = $2`, u.Registry, u.ID).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return berth.E(op, berth.KindNotFound, "upload %q not found", u.ID)
+	}
+	if err != nil {
+		return s.fail(op, err)
+	}
+	return berth.E(op, berth.KindConflict, "upload %q is at offset %d, not %d", u.ID, at, from)
+}
+
+// DeleteUpload removes a session; KindNotFound if it does not exist.
+func (s *Store) DeleteUpload(ctx context.Context, registry, id string) error {
+	const op = "metadata.DeleteUpload"
+	n, err := rowsAffected(s.write.ExecContext(ctx,
+		`DELETE FROM uploads WHERE registry = $1 AND id = $2`, registry, id))
+	if err != nil {
+		return s.fail(op, err)
+	}
+	if n == 0 {
+		return berth.E(op, berth.KindNotFound, "upload %q not found", id)
+	}
+	return nil
+}
