@@ -11,17 +11,17 @@ type Kind int
 
 // The kinds of error. Each API package maps them to status codes.
 const (
-	KindInternal     Kind = iota // unexpected failure; details stay in the log
-	KindNotFound                 // the named thing does not exist
-	KindInvalid                  // the request is malformed or violates a rule
-	KindExists                   // the thing already exists
-	KindConflict                 // the state changed underneath the caller (retry)
-	KindUnauthorized             // no or bad credentials
-	KindDenied                   // authenticated, but not allowed
-	KindUnsupported              // the operation is not supported here
-	KindTooLarge                 // the content exceeds a size limit
-	KindUnavailable              // a dependency is down; try again later
-	KindTooManyRequests          // a rate limit applies
+	KindInternal        Kind = iota // unexpected failure; details stay in the log
+	KindNotFound                    // the named thing does not exist
+	KindInvalid                     // the request is malformed or violates a rule
+	KindExists                      // the thing already exists
+	KindConflict                    // the state changed underneath the caller (retry)
+	KindUnauthorized                // no or bad credentials
+	KindDenied                      // authenticated, but not allowed
+	KindUnsupported                 // the operation is not supported here
+	KindTooLarge                    // the content exceeds a size limit
+	KindUnavailable                 // a dependency is down; try again later
+	KindTooManyRequests             // a rate limit applies
 )
 
 var kindNames = map[Kind]string{
