@@ -18,11 +18,15 @@ cd "$repo_root"
 CRANE_VERSION=v0.22.1
 REGCTL_VERSION=v0.11.7
 REGISTRY_VERSION=v3.1.2
-STATICCHECK_VERSION=v0.8.2 # staticcheck 2026.2.2, the first line that builds with Go 1.26
+STATICCHECK_VERSION=v0.8.2 # staticcheck 2026.2.2, the newest release; it builds with Go 1.26
 
 log() { printf '==> %s\n' "$*" >&2; }
 
-gobin="$(go env GOPATH)/bin"
+# go install puts binaries in GOBIN, or else in the first GOPATH entry's bin.
+gobin="$(go env GOBIN)"
+if [[ -z "$gobin" ]]; then
+	gobin="$(go env GOPATH | cut -d: -f1)/bin"
+fi
 export PATH="$gobin:$PATH"
 
 # apt_install installs the Debian packages named after each missing binary,
@@ -48,7 +52,7 @@ module_version() {
 	go version -m "$1" 2>/dev/null | awk '$1 == "mod" { print $3; exit }'
 }
 
-# go_install installs pkg@version unless $GOPATH/bin/name already is that version.
+# go_install installs pkg@version unless $gobin/name already is that version.
 go_install() {
 	local name="$1" pkg="$2" version="$3"
 	if [[ "$(module_version "$gobin/$name")" == "$version" ]]; then

@@ -12,10 +12,11 @@ const DefaultRegion = "local"
 // Registry is a tenant: a namespace of repositories with its own login server,
 // its own blob storage and, later, its own keys and data endpoints.
 type Registry struct {
-	Name      string    // unique, lowercase alphanumerics; also the first label of the login server
-	Location  string    // the home region
-	Aliases   []string  // extra host names that reach this registry (e.g. "localhost")
-	CreatedAt time.Time //
+	Name      string   // unique, lowercase alphanumerics; also the first label of the login server
+	Location  string   // the home region
+	Aliases   []string // extra host names that reach this registry (e.g. "localhost")
+	Settings           // SKU and feature switches
+	CreatedAt time.Time
 }
 
 // Descriptor identifies a piece of content by digest, size and media type.

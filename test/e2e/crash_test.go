@@ -18,7 +18,9 @@ import (
 
 const (
 	crashWorkers   = 8
-	crashPushFor   = 2 * time.Second // pushes run this long before SIGKILL
+	crashPushFor   = 2 * time.Second  // pushes run at least this long before SIGKILL
+	crashPushMax   = 30 * time.Second // and at most this long, waiting for crashMinAcked
+	crashMinAcked  = crashWorkers     // acknowledged pushes wanted before SIGKILL
 	crashLayers    = 3
 	crashLayerSize = 16 << 10
 )
@@ -53,10 +55,11 @@ func crashDuringPush(t *testing.T, s *server) {
 		remote.WithRetryPredicate(func(error) bool { return false }),
 	}
 
-	pushCtx, stopPushing := context.WithTimeout(context.Background(), time.Minute)
+	pushCtx, stopPushing := context.WithTimeout(context.Background(), crashPushMax+time.Minute)
 	defer stopPushing()
 	var (
 		killed      atomic.Bool
+		running     atomic.Int32
 		mu          sync.Mutex
 		acked       = map[string]v1.Hash{} // remote.Write returned success
 		interrupted []pushJob              // the push each worker was in when the server died
@@ -65,8 +68,10 @@ func crashDuringPush(t *testing.T, s *server) {
 	)
 	for w := range crashWorkers {
 		wg.Add(1)
+		running.Add(1)
 		go func() {
 			defer wg.Done()
+			defer running.Add(-1)
 			for n := 0; pushCtx.Err() == nil; n++ {
 				img, err := random.Image(crashLayerSize, crashLayers)
 				if err != nil {
@@ -94,7 +99,19 @@ func crashDuringPush(t *testing.T, s *server) {
 			}
 		}()
 	}
-	time.Sleep(crashPushFor)
+	// Crash after crashPushFor, once enough pushes have finished that the
+	// check below means something even on a slow machine.
+	start := time.Now()
+	for {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		elapsed := time.Since(start)
+		if elapsed >= crashPushMax || (elapsed >= crashPushFor && n >= crashMinAcked) || running.Load() == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	killed.Store(true)
 	s.kill()
 	stopPushing()
@@ -104,7 +121,7 @@ func crashDuringPush(t *testing.T, s *server) {
 		t.Errorf("while the server was up: %s", e)
 	}
 	if len(acked) == 0 {
-		t.Fatalf("no push finished in %s before the crash", crashPushFor)
+		t.Fatalf("no push finished in %s before the crash", crashPushMax)
 	}
 	t.Logf("%d pushes acknowledged, %d interrupted by SIGKILL", len(acked), len(interrupted))
 

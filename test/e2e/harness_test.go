@@ -36,6 +36,7 @@ type server struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the current process has exited
 	err  error         // the current process's exit error, once done
+	shot bool          // the current process was killed by kill
 }
 
 // startServer starts berth serve on a free loopback port with a fresh data
@@ -52,7 +53,9 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 		logs:    &syncBuffer{},
 	}
 	t.Cleanup(func() {
-		s.stop()
+		if err := s.stop(); err != nil {
+			t.Errorf("stopping berth with SIGTERM: %v", err)
+		}
 		if t.Failed() {
 			t.Logf("berth log (%s):\n%s", s.dataDir, clipTo(s.logs.Bytes(), 64<<10))
 		}
@@ -83,7 +86,7 @@ func (s *server) start() {
 	}
 	done := make(chan struct{})
 	s.mu.Lock()
-	s.cmd, s.done, s.err = cmd, done, nil
+	s.cmd, s.done, s.err, s.shot = cmd, done, nil, false
 	s.mu.Unlock()
 	go func() {
 		err := cmd.Wait()
@@ -133,12 +136,13 @@ func (s *server) exitErr() error {
 
 // stop sends SIGTERM and waits up to stopTimeout, then kills the process. It
 // returns the exit error of a graceful stop, or an error saying that the
-// process had to be killed. Stopping a stopped server returns nil.
+// process had to be killed. When the process has already exited, stop
+// returns the error of that exit, or nil after kill.
 func (s *server) stop() error {
 	s.mu.Lock()
-	cmd, done := s.cmd, s.done
+	cmd, done, shot := s.cmd, s.done, s.shot
 	s.mu.Unlock()
-	if cmd == nil {
+	if cmd == nil || shot {
 		return nil
 	}
 	select {
@@ -165,6 +169,9 @@ func (s *server) kill() {
 	if cmd == nil {
 		return
 	}
+	s.mu.Lock()
+	s.shot = true
+	s.mu.Unlock()
 	_ = cmd.Process.Kill()
 	<-done
 	fmt.Fprintln(s.logs, "--- berth killed with SIGKILL")

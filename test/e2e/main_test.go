@@ -16,7 +16,8 @@ import (
 // berthBin is the berth binary under test, set by TestMain.
 var berthBin string
 
-// goBinDir is $(go env GOPATH)/bin, where go install puts the client tools.
+// goBinDir is where go install puts the client tools: $(go env GOBIN), or
+// else the bin directory of the first GOPATH entry.
 var goBinDir string
 
 func TestMain(m *testing.M) {
@@ -25,9 +26,14 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		if gopath := strings.TrimSpace(string(out)); gopath != "" {
-			goBinDir = filepath.Join(strings.Split(gopath, string(os.PathListSeparator))[0], "bin")
+	if out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output(); err == nil {
+		gobin, gopath, _ := strings.Cut(string(out), "\n")
+		gobin, gopath = strings.TrimSpace(gobin), strings.TrimSpace(gopath)
+		switch {
+		case gobin != "":
+			goBinDir = gobin
+		case gopath != "":
+			goBinDir = filepath.Join(filepath.SplitList(gopath)[0], "bin")
 		}
 	}
 	if testing.Short() {
