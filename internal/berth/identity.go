@@ -107,8 +107,8 @@ type IdentityStore interface {
 	// DeleteScopeMap removes a scope map; KindConflict if a token uses it.
 	DeleteScopeMap(ctx context.Context, registry, name string) error
 
-	// CreateToken records a token; KindExists if the name is taken,
-	// KindInvalid if its scope map does not exist.
+	// CreateToken records a token; KindExists if the name is taken. The
+	// caller checks that its scope map exists (built-in maps are not stored).
 	CreateToken(ctx context.Context, t Token) error
 	// UpdateToken replaces scope map and status; KindNotFound if absent.
 	UpdateToken(ctx context.Context, t Token) error
@@ -118,4 +118,24 @@ type IdentityStore interface {
 	Tokens(ctx context.Context, registry string) ([]Token, error)
 	// DeleteToken removes a token and its secrets; KindNotFound if absent.
 	DeleteToken(ctx context.Context, registry, name string) error
+}
+
+// SigningKey is a private key that signs the registry's bearer tokens. Every
+// node of a region shares them through the metadata store: the newest key
+// signs, every key verifies until NotAfter (zero: no end yet).
+type SigningKey struct {
+	ID        string
+	Private   []byte // PKCS#8 DER
+	CreatedAt time.Time
+	NotAfter  time.Time
+}
+
+// KeyStore keeps the signing keys.
+type KeyStore interface {
+	// SigningKeys lists every key, newest first.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// PutSigningKey creates or replaces a key by ID.
+	PutSigningKey(ctx context.Context, k SigningKey) error
+	// DeleteSigningKey removes a key; a missing key is not an error.
+	DeleteSigningKey(ctx context.Context, id string) error
 }
