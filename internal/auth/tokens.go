@@ -1,0 +1,235 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"berth/internal/berth"
+)
+
+// issuer is the "iss" of every token berth signs.
+const issuer = "berth"
+
+// clockSkew is how far before its issue a token is valid ("nbf"), so that a
+// node whose clock is slightly behind the issuer's accepts it.
+const clockSkew = 30 * time.Second
+
+// maxTokenLen bounds the tokens the parser looks at.
+const maxTokenLen = 64 << 10
+
+// The uses of a token, its "token_use" claim.
+const (
+	useAccess  = "access"
+	useRefresh = "refresh"
+)
+
+// claims are the claims of berth's JWTs. An access token carries what it
+// grants (Access) and what was asked for but refused (Refused), so that a
+// request needing a refused action is answered with the reason, and one
+// needing an action never asked for is sent back for a new token.
+type claims struct {
+	jwt.RegisteredClaims
+	Use      string              `json:"token_use"`
+	Kind     berth.PrincipalKind `json:"principal_kind"`
+	Name     string              `json:"principal_name,omitempty"`
+	Registry string              `json:"registry"`
+	Access   []berth.Access      `json:"access,omitempty"`
+	Refused  []refusal           `json:"refused,omitempty"`
+}
+
+// refusal is one action asked for and refused, with the reason.
+type refusal struct {
+	Type   string `json:"type"`
+	Name   string `json:"name"`
+	Action string `json:"action"`
+	Reason string `json:"reason"`
+}
+
+func (c *claims) principal() berth.Principal {
+	return berth.Principal{Kind: c.Kind, Name: c.Name, Registry: c.Registry}
+}
+
+// newClaims fills the registered claims of a token for p, valid for ttl.
+func (s *Service) newClaims(reg berth.Registry, p berth.Principal, use string, ttl time.Duration) (*claims, error) {
+	var jti [16]byte
+	if _, err := rand.Read(jti[:]); err != nil {
+		return nil, berth.E("auth.newClaims", berth.KindInternal, "reading random bytes: %w", err)
+	}
+	now := s.now()
+	return &claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    issuer,
+			Subject:   p.String(),
+			Audience:  jwt.ClaimStrings{s.LoginServer(reg)},
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+			NotBefore: jwt.NewNumericDate(now.Add(-clockSkew)),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        hex.EncodeToString(jti[:]),
+		},
+		Use:      use,
+		Kind:     p.Kind,
+		Name:     p.Name,
+		Registry: p.Registry,
+	}, nil
+}
+
+// sign signs c with the active key.
+func (s *Service) sign(ctx context.Context, c *claims) (string, error) {
+	k, err := s.keys.signer(ctx)
+	if err != nil {
+		return "", err
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodES256, c)
+	t.Header["kid"] = k.id
+	out, err := t.SignedString(k.priv)
+	if err != nil {
+		return "", berth.E("auth.sign", berth.KindInternal, "signing a token: %w", err)
+	}
+	return out, nil
+}
+
+// keyError is what the key function of the parser fails with; its message
+// is the client's.
+type keyError struct{ msg string }
+
+func (e *keyError) Error() string { return e.msg }
+
+// verify checks raw, a token of the given use, for the login server of reg:
+// signature (ES256, by a usable key), issuer, use, audience, expiry, start,
+// and registry. It returns KindUnauthorized naming the first problem, or
+// the error of the key store when the keys could not be loaded at all. It
+// never reads the metadata store.
+func (s *Service) verify(ctx context.Context, raw, use string, reg berth.Registry) (*claims, error) {
+	const op = "auth.verify"
+	what := use + " token"
+	fail := func(format string, args ...any) (*claims, error) {
+		return nil, berth.E(op, berth.KindUnauthorized, what+" "+format, args...)
+	}
+	if len(raw) > maxTokenLen {
+		return fail("is longer than %d bytes", maxTokenLen)
+	}
+	var storeErr error
+	c := &claims{}
+	t, err := s.parser.ParseWithClaims(raw, c, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		if kid == "" {
+			return nil, &keyError{"names no signing key (kid)"}
+		}
+		k, err := s.keys.lookup(ctx, kid)
+		if err != nil {
+			storeErr = err
+			return nil, err
+		}
+		if k == nil {
+			return nil, &keyError{fmt.Sprintf("is signed by unknown or retired key %q", kid)}
+		}
+		if !k.usable(s.now()) {
+			return nil, &keyError{fmt.Sprintf("is signed by key %q, retired since %s", kid, k.notAfter.UTC().Format(time.RFC3339))}
+		}
+		return &k.priv.PublicKey, nil
+	})
+	if storeErr != nil {
+		return nil, storeErr
+	}
+	if err != nil {
+		var ke *keyError
+		switch {
+		case errors.As(err, &ke):
+			return fail("%s", ke.msg)
+		case errors.Is(err, jwt.ErrTokenMalformed):
+			return fail("is malformed")
+		case t != nil && t.Method != nil && t.Method.Alg() != jwt.SigningMethodES256.Alg():
+			return fail("is signed with %q; only ES256 is accepted", t.Method.Alg())
+		case errors.Is(err, jwt.ErrTokenUnverifiable):
+			return fail("names no known signing algorithm")
+		}
+		return fail("has an invalid signature")
+	}
+	now := s.now()
+	ls := s.LoginServer(reg)
+	switch {
+	case c.Issuer != issuer:
+		return fail("was issued by %q, not %q", c.Issuer, issuer)
+	case c.Use != use:
+		if c.Use == useAccess || c.Use == useRefresh {
+			return fail("is required; this is a %s token", c.Use)
+		}
+		return fail("has no valid token_use claim")
+	case !slices.Contains(c.Audience, ls):
+		if len(c.Audience) == 0 {
+			return fail("names no login server (aud)")
+		}
+		return fail("is for login server %q, not %q", c.Audience[0], ls)
+	case c.ExpiresAt == nil:
+		return fail("has no expiry")
+	case !now.Before(c.ExpiresAt.Time):
+		return fail("expired at %s", c.ExpiresAt.UTC().Format(time.RFC3339))
+	case c.NotBefore != nil && now.Before(c.NotBefore.Time):
+		return fail("is not valid before %s", c.NotBefore.UTC().Format(time.RFC3339))
+	case c.Registry != reg.Name:
+		return fail("is for registry %q, not %q", c.Registry, reg.Name)
+	}
+	switch c.Kind {
+	case berth.PrincipalAdmin, berth.PrincipalToken, berth.PrincipalOperator:
+		if c.Name == "" {
+			return fail("names no principal")
+		}
+	case berth.PrincipalAnonymous:
+		if use == useRefresh {
+			return fail("is for an anonymous caller")
+		}
+	default:
+		return fail("has unknown principal kind %q", c.Kind)
+	}
+	return c, nil
+}
+
+// allows checks that the access token c covers need. An action that was
+// asked for and refused when the token was issued is KindDenied with the
+// reason (KindUnauthorized for an anonymous caller, who may log in); any
+// other missing action is KindUnauthorized, so that the client asks for a
+// token with that scope.
+func (c *claims) allows(need []berth.Access) error {
+	const op = "auth.Authorize"
+	for _, n := range need {
+		for _, act := range n.Actions {
+			if c.grants(n.Type, n.Name, act) {
+				continue
+			}
+			for _, r := range c.Refused {
+				if r.Type == n.Type && r.Name == n.Name && (r.Action == act || act == "*") {
+					kind := berth.KindDenied
+					if c.Kind == berth.PrincipalAnonymous {
+						kind = berth.KindUnauthorized
+					}
+					return berth.E(op, kind, "%s", r.Reason)
+				}
+			}
+			return berth.E(op, berth.KindUnauthorized, "access token does not grant %s", FormatScope(berth.Access{Type: n.Type, Name: n.Name, Actions: []string{act}}))
+		}
+	}
+	return nil
+}
+
+// grants reports whether the access claim holds action on (typ, name).
+func (c *claims) grants(typ, name, action string) bool {
+	var have verbs
+	for _, a := range c.Access {
+		if a.Type != typ || a.Name != name {
+			continue
+		}
+		if slices.Contains(a.Actions, action) || slices.Contains(a.Actions, "*") {
+			return true
+		}
+		have |= verbsOf(a.Actions)
+	}
+	want := verbOf(action)
+	return typ == TypeRepository && want != 0 && have&want == want
+}
