@@ -102,7 +102,7 @@ func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
 		return err
 	}
 
-	api := oci.NewHandler(hosts.New(meta, c.domain, 5*time.Second), meta, blobs, log)
+	api := oci.NewHandler(hosts.New(meta, c.domain, 5*time.Second), meta, blobs, nil, nil, log)
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", api)
 	mux.Handle("/v2", api)

@@ -26,17 +26,22 @@ type Handler struct {
 	hosts HostResolver
 	meta  Store
 	blobs berth.BlobStore
+	auth  Authorizer
+	limit Limiter
 	log   *slog.Logger
 }
 
-// NewHandler returns the /v2/ API over the given stores.
-func NewHandler(hosts HostResolver, meta Store, blobs berth.BlobStore, log *slog.Logger) *Handler {
-	return &Handler{hosts: hosts, meta: meta, blobs: blobs, log: log}
+// NewHandler returns the /v2/ API over the given stores. With a nil
+// Authorizer every request is allowed (and anonymous); with a nil Limiter
+// nothing is rate limited.
+func NewHandler(hosts HostResolver, meta Store, blobs berth.BlobStore, auth Authorizer, limit Limiter, log *slog.Logger) *Handler {
+	return &Handler{hosts: hosts, meta: meta, blobs: blobs, auth: auth, limit: limit, log: log}
 }
 
 // request is one parsed API call.
 type request struct {
 	registry string
+	reg      berth.Registry
 	target
 }
 
@@ -53,10 +58,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, resRepository)
 		return
 	}
-	q := request{registry: reg.Name, target: t}
+	q := request{registry: reg.Name, reg: reg, target: t}
 	if t.route != routeBase && t.route != routeCatalog && !validName(t.name) {
 		writeAPIError(w, r, apiError(http.StatusBadRequest, CodeNameInvalid,
 			"invalid repository name "+quote(t.name)+": use lowercase path components of a-z, 0-9 and separators . _ __ -"))
+		return
+	}
+	r, ok := h.authorize(w, r, reg, q)
+	if !ok {
 		return
 	}
 	m := r.Method

@@ -45,16 +45,17 @@ func (h *Handler) startUpload(w http.ResponseWriter, r *http.Request, q request)
 	writeUploadState(w, q.name, u, http.StatusAccepted)
 }
 
-// mount links blob d into q.name when the source repository holds it, and
-// reports whether it answered. Without from, any repository of the registry
-// may be the source: blobs are shared inside a registry.
+// mount links blob d into q.name when the source repository holds it and
+// the caller may pull from it, and reports whether it answered. Without
+// from, any repository of the registry may be the source, for callers that
+// may read every repository (the admin user and the operator).
 func (h *Handler) mount(w http.ResponseWriter, r *http.Request, q request, d digest.Digest, from string) bool {
 	var size int64
 	var err error
 	switch {
-	case from == "":
+	case from == "" && h.mayReadAll(r):
 		size, err = h.meta.RegistryBlob(r.Context(), q.registry, d)
-	case validName(from):
+	case from != "" && validName(from) && h.mayPull(r, q, from):
 		size, err = h.meta.Blob(r.Context(), q.registry, from, d)
 	default:
 		return false
@@ -71,6 +72,24 @@ func (h *Handler) mount(w http.ResponseWriter, r *http.Request, q request, d dig
 	}
 	writeBlobCreated(w, q.name, d)
 	return true
+}
+
+// mayPull reports whether the caller may pull from repository repo.
+func (h *Handler) mayPull(r *http.Request, q request, repo string) bool {
+	if h.auth == nil {
+		return true
+	}
+	_, err := h.auth.Authorize(r, q.reg, []berth.Access{{Type: "repository", Name: repo, Actions: []string{berth.ActionPull}}})
+	return err == nil
+}
+
+// mayReadAll reports whether the caller may read every repository.
+func (h *Handler) mayReadAll(r *http.Request) bool {
+	if h.auth == nil {
+		return true
+	}
+	p, _ := PrincipalFrom(r.Context())
+	return p.Kind == berth.PrincipalAdmin || p.Kind == berth.PrincipalOperator
 }
 
 // monolithicUpload stores the request body as blob ds in one request.
