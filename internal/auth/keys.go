@@ -22,12 +22,7 @@ import (
 // SigningKey is a private key that signs the tokens of every node of a
 // region. A key with a zero NotAfter is active, and the newest active key
 // signs; a retired key (NotAfter set) only verifies, until NotAfter.
-type SigningKey struct {
-	ID        string
-	Private   []byte // an ECDSA P-256 key in PKCS#8, DER or PEM
-	CreatedAt time.Time
-	NotAfter  time.Time
-}
+type SigningKey = berth.SigningKey
 
 // KeyStore keeps the signing keys shared by the nodes of a region. Errors
 // are *berth.Error.

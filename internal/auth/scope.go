@@ -55,7 +55,7 @@ func ParseScope(s string) (berth.Access, error) {
 	if a.Name == "" || !printable(a.Name) {
 		return berth.Access{}, berth.E(op, berth.KindInvalid, "scope %q has an invalid name", s)
 	}
-	if a.Type == TypeRepository && !ValidRepositoryName(a.Name) {
+	if a.Type == TypeRepository && !validRepositoryName(a.Name) {
 		return berth.Access{}, berth.E(op, berth.KindInvalid, "scope %q: %q is not a valid repository name", s, a.Name)
 	}
 	for act := range strings.SplitSeq(s[last+1:], ",") {
@@ -93,10 +93,10 @@ func printable(s string) bool {
 	return true
 }
 
-// ValidRepositoryName reports whether name follows the OCI grammar of
+// validRepositoryName reports whether name follows the OCI grammar of
 // repository names: slash-separated components of lowercase letters and
 // digits joined by ".", "_", "__" or dashes, at most 255 characters.
-func ValidRepositoryName(name string) bool {
+func validRepositoryName(name string) bool {
 	if name == "" || len(name) > 255 {
 		return false
 	}
@@ -350,7 +350,7 @@ func parseScopeMapAction(action string) (grantRule, error) {
 		}
 		return r, nil
 	}
-	if !ValidRepositoryName(pattern) {
+	if !validRepositoryName(pattern) {
 		return grantRule{}, berth.E(op, berth.KindInvalid, "scope map action %q: %q is not a valid repository name (end it in '*' to match a prefix)", action, pattern)
 	}
 	return r, nil

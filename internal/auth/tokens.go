@@ -115,42 +115,13 @@ func (s *Service) verify(ctx context.Context, raw, use string, reg berth.Registr
 	if len(raw) > maxTokenLen {
 		return fail("is longer than %d bytes", maxTokenLen)
 	}
-	var storeErr error
-	c := &claims{}
-	t, err := s.parser.ParseWithClaims(raw, c, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		if kid == "" {
-			return nil, &keyError{"names no signing key (kid)"}
-		}
-		k, err := s.keys.lookup(ctx, kid)
-		if err != nil {
-			storeErr = err
-			return nil, err
-		}
-		if k == nil {
-			return nil, &keyError{fmt.Sprintf("is signed by unknown or retired key %q", kid)}
-		}
-		if !k.usable(s.now()) {
-			return nil, &keyError{fmt.Sprintf("is signed by key %q, retired since %s", kid, k.notAfter.UTC().Format(time.RFC3339))}
-		}
-		return &k.priv.PublicKey, nil
-	})
-	if storeErr != nil {
-		return nil, storeErr
-	}
+	c, err := s.verifySignature(ctx, raw)
 	if err != nil {
 		var ke *keyError
-		switch {
-		case errors.As(err, &ke):
+		if errors.As(err, &ke) {
 			return fail("%s", ke.msg)
-		case errors.Is(err, jwt.ErrTokenMalformed):
-			return fail("is malformed")
-		case t != nil && t.Method != nil && t.Method.Alg() != jwt.SigningMethodES256.Alg():
-			return fail("is signed with %q; only ES256 is accepted", t.Method.Alg())
-		case errors.Is(err, jwt.ErrTokenUnverifiable):
-			return fail("names no known signing algorithm")
 		}
-		return fail("has an invalid signature")
+		return nil, err
 	}
 	now := s.now()
 	ls := s.LoginServer(reg)
@@ -158,8 +129,11 @@ func (s *Service) verify(ctx context.Context, raw, use string, reg berth.Registr
 	case c.Issuer != issuer:
 		return fail("was issued by %q, not %q", c.Issuer, issuer)
 	case c.Use != use:
-		if c.Use == useAccess || c.Use == useRefresh {
-			return fail("is required; this is a %s token", c.Use)
+		switch c.Use {
+		case useAccess:
+			return fail("is required, but this is an access token")
+		case useRefresh:
+			return fail("is required, but this is a refresh token")
 		}
 		return fail("has no valid token_use claim")
 	case !slices.Contains(c.Audience, ls):
@@ -188,6 +162,62 @@ func (s *Service) verify(ctx context.Context, raw, use string, reg berth.Registr
 	default:
 		return fail("has unknown principal kind %q", c.Kind)
 	}
+	return c, nil
+}
+
+// verifySignature parses raw and checks its ES256 signature by a usable
+// key, remembering the result so that the same token is verified once. It
+// returns a *keyError naming the problem, or the key store's error.
+func (s *Service) verifySignature(ctx context.Context, raw string) (*claims, error) {
+	now := s.now()
+	if c, kid, ok := s.verified.get(raw, now); ok {
+		k, err := s.keys.lookup(ctx, kid)
+		if err != nil {
+			return nil, err
+		}
+		if k != nil && k.usable(now) {
+			return c, nil
+		}
+	}
+	var storeErr error
+	var kid string
+	c := &claims{}
+	t, err := s.parser.ParseWithClaims(raw, c, func(t *jwt.Token) (any, error) {
+		kid, _ = t.Header["kid"].(string)
+		if kid == "" {
+			return nil, &keyError{"names no signing key (kid)"}
+		}
+		k, err := s.keys.lookup(ctx, kid)
+		if err != nil {
+			storeErr = err
+			return nil, err
+		}
+		if k == nil {
+			return nil, &keyError{fmt.Sprintf("is signed by unknown or retired key %q", kid)}
+		}
+		if !k.usable(s.now()) {
+			return nil, &keyError{fmt.Sprintf("is signed by key %q, retired since %s", kid, k.notAfter.UTC().Format(time.RFC3339))}
+		}
+		return &k.priv.PublicKey, nil
+	})
+	if storeErr != nil {
+		return nil, storeErr
+	}
+	if err != nil {
+		var ke *keyError
+		switch {
+		case errors.As(err, &ke):
+			return nil, ke
+		case errors.Is(err, jwt.ErrTokenMalformed):
+			return nil, &keyError{"is malformed"}
+		case t != nil && t.Method != nil && t.Method.Alg() != jwt.SigningMethodES256.Alg():
+			return nil, &keyError{fmt.Sprintf("is signed with %q; only ES256 is accepted", t.Method.Alg())}
+		case errors.Is(err, jwt.ErrTokenUnverifiable):
+			return nil, &keyError{"names no known signing algorithm"}
+		}
+		return nil, &keyError{"has an invalid signature"}
+	}
+	s.verified.put(raw, c, kid, now)
 	return c, nil
 }
 
