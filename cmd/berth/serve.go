@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,12 +16,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"berth/internal/berth"
-	"berth/internal/blobstore/fs"
-	"berth/internal/hosts"
 	"berth/internal/httpx"
 	"berth/internal/metadata/postgres"
 	"berth/internal/metadata/sqlite"
-	"berth/internal/oci"
 )
 
 // serveConfig is what `berth serve` is told by flags and environment.
@@ -33,6 +31,11 @@ type serveConfig struct {
 	registries []string
 	logLevel   string
 	accessLog  bool
+	auth       bool
+	operator   string
+	tls        bool
+	tlsCert    string
+	tlsKey     string
 }
 
 // defaultRegistry is the registry of the embedded default, reachable as
@@ -62,6 +65,11 @@ Every flag can also be given as the environment variable in brackets.`,
 	f.StringSliceVar(&c.registries, "registry", splitList(getenv("BERTH_REGISTRIES")), "further registries to create at start, by name [BERTH_REGISTRIES]")
 	f.StringVar(&c.logLevel, "log-level", envOr(getenv, "BERTH_LOG_LEVEL", "info"), "debug, info, warn or error [BERTH_LOG_LEVEL]")
 	f.BoolVar(&c.accessLog, "access-log", envOr(getenv, "BERTH_ACCESS_LOG", "true") == "true", "log every request [BERTH_ACCESS_LOG]")
+	f.BoolVar(&c.auth, "auth", envOr(getenv, "BERTH_AUTH", "true") == "true", "require credentials on the registry API; false serves every registry to anyone (local experiments only) [BERTH_AUTH]")
+	f.StringVar(&c.operator, "operator-token", getenv("BERTH_OPERATOR_TOKEN"), "the operator credential; default: the one in <data-dir>/operator-token, generated on first start [BERTH_OPERATOR_TOKEN]")
+	f.BoolVar(&c.tls, "tls", envOr(getenv, "BERTH_TLS", "false") == "true", "serve HTTPS with certificates of the local CA in <data-dir>/tls (see berth ca export) [BERTH_TLS]")
+	f.StringVar(&c.tlsCert, "tls-cert", getenv("BERTH_TLS_CERT"), "serve HTTPS with this certificate chain (PEM) instead of the local CA's [BERTH_TLS_CERT]")
+	f.StringVar(&c.tlsKey, "tls-key", getenv("BERTH_TLS_KEY"), "the private key (PEM) of --tls-cert [BERTH_TLS_KEY]")
 	return cmd
 }
 
@@ -94,19 +102,22 @@ func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
 		return err
 	}
 	defer meta.Close()
-	blobs, err := fs.New(filepath.Join(c.dataDir, "blobs"))
-	if err != nil {
-		return fmt.Errorf("blob store: %w", err)
-	}
 	if err := ensureRegistries(ctx, meta, c); err != nil {
 		return err
 	}
-
-	api := oci.NewHandler(hosts.New(meta, c.domain, 5*time.Second), meta, blobs, nil, nil, log)
-	mux := http.NewServeMux()
-	mux.Handle("/v2/", api)
-	mux.Handle("/v2", api)
-	var h http.Handler = mux
+	op, err := operatorToken(c.dataDir, c.operator, stderr)
+	if err != nil {
+		return err
+	}
+	tlsConfig, err := serverTLS(c)
+	if err != nil {
+		return err
+	}
+	n, err := newNode(ctx, c, meta, operatorVerifier(op), tlsConfig != nil, log)
+	if err != nil {
+		return err
+	}
+	var h http.Handler = n
 	if c.accessLog {
 		h = httpx.AccessLog(h, log)
 	}
@@ -115,14 +126,21 @@ func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Info("berth serving", "addr", ln.Addr().String(), "region", c.region, "domain", c.domain,
-		"data_dir", c.dataDir, "metadata", metadataKind(c.metadata))
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	if !c.auth {
+		log.Warn("authentication is off: every registry is open to anyone who reaches " + ln.Addr().String())
+	}
+	go n.rotateKeys(ctx)
+	log.Info("berth serving", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "region", c.region, "domain", c.domain,
+		"data_dir", c.dataDir, "metadata", metadataKind(c.metadata), "auth", c.auth)
 	err = httpx.Serve(ctx, ln, h, log, 30*time.Second)
 	log.Info("berth stopped")
 	return err
 }
 
-func openMetadata(ctx context.Context, c serveConfig) (berth.MetadataStore, error) {
+func openMetadata(ctx context.Context, c serveConfig) (nodeStore, error) {
 	switch {
 	case c.metadata == "sqlite":
 		s, err := sqlite.Open(filepath.Join(c.dataDir, "metadata.db"))

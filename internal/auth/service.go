@@ -248,3 +248,31 @@ func (s *Service) Grants(ctx context.Context, reg berth.Registry, p berth.Princi
 	sub, err := s.subjectOf(ctx, reg, p)
 	return sub.grants, err
 }
+
+// RotateKeysOlderThan rotates the signing keys when the newest active key
+// is older than age (or there is none), so that nodes sharing a key store
+// can all call it on a schedule and only the first rotates.
+func (s *Service) RotateKeysOlderThan(ctx context.Context, age time.Duration) error {
+	keys, err := s.keys.store.SigningKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.NotAfter.IsZero() && s.now().Sub(k.CreatedAt) < age {
+			return nil
+		}
+	}
+	return s.RotateKeys(ctx)
+}
+
+// RepositoryFilter returns which repositories principal p may see in the
+// catalog of reg: those it may pull or read metadata of.
+func (s *Service) RepositoryFilter(ctx context.Context, reg berth.Registry, p berth.Principal) (func(repo string) bool, error) {
+	g, err := s.Grants(ctx, reg, p)
+	if err != nil {
+		return nil, err
+	}
+	return func(repo string) bool {
+		return g.Allows(repo, berth.ActionPull) || g.Allows(repo, berth.ActionMetadataRead)
+	}, nil
+}

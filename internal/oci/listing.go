@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -71,10 +72,53 @@ func (h *Handler) listTags(w http.ResponseWriter, r *http.Request, q request) {
 	})
 }
 
+// catalog lists the registry's repositories that the caller may see: with
+// an Authorizer that can filter (see RepositoryFilter), only those it may
+// pull from or read metadata of.
 func (h *Handler) catalog(w http.ResponseWriter, r *http.Request, q request) {
-	h.list(w, r, "repositories", "", defaultCatalogPage, resRepository, func(last string, limit int) ([]string, error) {
+	fetch := func(last string, limit int) ([]string, error) {
 		return h.meta.Repositories(r.Context(), q.registry, last, limit)
-	})
+	}
+	if rf, ok := h.auth.(RepositoryFilter); ok {
+		p, _ := PrincipalFrom(r.Context())
+		visible, err := rf.RepositoryFilter(r.Context(), q.reg, p)
+		if err != nil {
+			h.writeError(w, r, err, resRepository)
+			return
+		}
+		fetch = filtered(fetch, visible)
+	}
+	h.list(w, r, "repositories", "", defaultCatalogPage, resRepository, fetch)
+}
+
+// RepositoryFilter is an optional capability of an Authorizer: it says
+// which repositories a principal may see in the catalog.
+type RepositoryFilter interface {
+	RepositoryFilter(ctx context.Context, reg berth.Registry, p berth.Principal) (func(repo string) bool, error)
+}
+
+// filtered wraps a page fetcher so that it returns only names keep accepts,
+// reading further pages until it has limit names or the list ends.
+func filtered(fetch func(last string, limit int) ([]string, error), keep func(string) bool) func(string, int) ([]string, error) {
+	return func(last string, limit int) ([]string, error) {
+		out := []string{}
+		for len(out) < limit {
+			page, err := fetch(last, limit)
+			if err != nil {
+				return nil, err
+			}
+			for _, name := range page {
+				if keep(name) && len(out) < limit {
+					out = append(out, name)
+				}
+			}
+			if len(page) < limit {
+				break
+			}
+			last = page[len(page)-1]
+		}
+		return out, nil
+	}
 }
 
 // referrers answers the referrers API with an image index of the manifests

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"berth/internal/auth"
+	"berth/internal/berth"
+	"berth/internal/blobstore/fs"
+	"berth/internal/hosts"
+	"berth/internal/mgmt"
+	"berth/internal/oci"
+	"berth/internal/ratelimit"
+)
+
+// nodeStore is everything a node asks of its metadata store.
+type nodeStore interface {
+	berth.MetadataStore
+	berth.IdentityStore
+	berth.KeyStore
+	berth.ContentAdmin
+}
+
+// node is one region node's HTTP surface: the registry API (/v2/), the
+// token service (/oauth2/) and the management API (/api/), on every host.
+type node struct {
+	mux  *http.ServeMux
+	auth *auth.Service
+	log  *slog.Logger
+}
+
+// keyRotation is how old the newest token signing key may get before the
+// node rotates it; keyCheck is how often it looks.
+const (
+	keyRotation = 7 * 24 * time.Hour
+	keyCheck    = time.Hour
+)
+
+// newNode wires the node's handlers over meta and the blob store in the
+// data directory. verifyOperator checks the operator credential.
+func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator func(string) bool, tls bool, log *slog.Logger) (*node, error) {
+	blobs, err := fs.New(filepath.Join(c.dataDir, "blobs"))
+	if err != nil {
+		return nil, fmt.Errorf("blob store: %w", err)
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	resolver := hosts.New(meta, c.domain, 5*time.Second)
+	authSvc, err := auth.NewService(auth.Config{Domain: c.domain, Scheme: scheme, OperatorToken: verifyOperator}, meta, meta, log)
+	if err != nil {
+		return nil, err
+	}
+	limiter, err := ratelimit.New(ratelimit.Config{}, ratelimit.NewMemory(100_000))
+	if err != nil {
+		return nil, err
+	}
+	var authz oci.Authorizer
+	var limit oci.Limiter
+	if c.auth {
+		authz, limit = authSvc, ratelimit.PrincipalLimiter{Limiter: limiter}
+	}
+	api := oci.NewHandler(resolver, meta, blobs, authz, limit, log)
+	manage := mgmt.NewHandler(
+		mgmt.Config{Domain: c.domain, Region: c.region, VerifyOperator: verifyOperator},
+		mgmt.Deps{
+			Registries:             meta,
+			Identities:             meta,
+			Content:                meta,
+			Passwords:              mgmt.PasswordFuncs(auth.NewPassword, auth.HashPassword),
+			BuiltInScopeMaps:       auth.BuiltInScopeMaps,
+			ValidateScopeMapAction: auth.ValidateScopeMapAction,
+		}, log)
+
+	mux := http.NewServeMux()
+	mux.Handle("/v2/", api)
+	mux.Handle("/v2", api)
+	mux.Handle("/oauth2/", authSvc.Handler(resolver))
+	mux.Handle("/api/", manage)
+	return &node{mux: mux, auth: authSvc, log: log}, nil
+}
+
+func (n *node) ServeHTTP(w http.ResponseWriter, r *http.Request) { n.mux.ServeHTTP(w, r) }
+
+// rotateKeys rotates the token signing keys when the newest is older than
+// keyRotation, checking every keyCheck until ctx ends. Nodes sharing a
+// database see each other's keys, so only the first to look rotates.
+func (n *node) rotateKeys(ctx context.Context) {
+	t := time.NewTicker(keyCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := n.auth.RotateKeysOlderThan(ctx, keyRotation); err != nil {
+			n.log.Warn("signing key rotation failed", "err", err)
+		}
+	}
+}
