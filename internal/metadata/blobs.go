@@ -14,6 +14,7 @@ import (
 // LinkBlob records that blob d of size bytes exists in the registry and that
 // repository repo may read it, creating the repository if needed. Linking
 // twice is not an error; the size first recorded for a digest stays.
+// KindDenied if the repository exists and is not write-enabled.
 func (s *Store) LinkBlob(ctx context.Context, registry, repo string, d digest.Digest, size int64) error {
 	const op = "metadata.LinkBlob"
 	if d == "" || size < 0 {
@@ -21,6 +22,9 @@ func (s *Store) LinkBlob(ctx context.Context, registry, repo string, d digest.Di
 	}
 	now := time.Now().UnixNano()
 	return s.update(ctx, op, func(tx *sql.Tx) error {
+		if err := checkRepository(ctx, tx, op, registry, repo, writeEnabled); err != nil {
+			return err
+		}
 		if err := createRepository(ctx, tx, registry, repo, now); err != nil {
 			return err
 		}
@@ -45,15 +49,24 @@ ON CONFLICT (registry, name) DO NOTHING`, registry, repo, now)
 }
 
 // Blob returns the size of blob d if repository repo may read it;
-// KindNotFound otherwise.
+// KindNotFound otherwise, KindDenied if the repository is not read-enabled.
 func (s *Store) Blob(ctx context.Context, registry, repo string, d digest.Digest) (int64, error) {
 	const op = "metadata.Blob"
-	var size int64
-	err := s.blobStmt.QueryRowContext(ctx, registry, repo, string(d)).Scan(&size)
+	var (
+		size     int64
+		readable bool
+	)
+	err := s.blobStmt.QueryRowContext(ctx, registry, repo, string(d)).Scan(&size, &readable)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, berth.E(op, berth.KindNotFound, "blob %s not found in repository %q", d, repo)
 	}
-	return size, s.fail(op, err)
+	if err != nil {
+		return 0, s.fail(op, err)
+	}
+	if !readable {
+		return 0, locked(op, repositoryObject(repo), readEnabled)
+	}
+	return size, nil
 }
 
 // RegistryBlob returns the size of blob d if any repository of the registry
@@ -71,19 +84,25 @@ WHERE b.registry = $1 AND b.digest = $2 AND EXISTS (
 	return size, s.fail(op, err)
 }
 
-// UnlinkBlob removes repo's link to blob d; KindNotFound if there is none.
-// The blob stays recorded in the registry: deleting its bytes is the garbage
-// collector's decision.
+// UnlinkBlob removes repo's link to blob d; KindNotFound if there is none,
+// KindDenied if the repository is not delete-enabled. The blob stays
+// recorded in the registry: deleting its bytes is the garbage collector's
+// decision.
 func (s *Store) UnlinkBlob(ctx context.Context, registry, repo string, d digest.Digest) error {
 	const op = "metadata.UnlinkBlob"
-	n, err := rowsAffected(s.write.ExecContext(ctx,
-		`DELETE FROM repository_blobs WHERE registry = $1 AND repository = $2 AND digest = $3`,
-		registry, repo, string(d)))
-	if err != nil {
-		return s.fail(op, err)
-	}
-	if n == 0 {
-		return berth.E(op, berth.KindNotFound, "blob %s not found in repository %q", d, repo)
-	}
-	return nil
+	return s.update(ctx, op, func(tx *sql.Tx) error {
+		if err := checkRepository(ctx, tx, op, registry, repo, deleteEnabled); err != nil {
+			return err
+		}
+		n, err := rowsAffected(tx.ExecContext(ctx,
+			`DELETE FROM repository_blobs WHERE registry = $1 AND repository = $2 AND digest = $3`,
+			registry, repo, string(d)))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return berth.E(op, berth.KindNotFound, "blob %s not found in repository %q", d, repo)
+		}
+		return nil
+	})
 }

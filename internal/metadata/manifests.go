@@ -30,7 +30,10 @@ type storedRef struct {
 // it. Otherwise nothing is written and the error is KindInvalid wrapping an
 // *berth.UnknownReferenceError for the first missing reference. Storing an
 // existing manifest again is not an error; a tag that pointed elsewhere
-// moves. A zero CreatedAt means now.
+// moves. Attributes refuse it with KindDenied when the repository is not
+// write-enabled, or when tag points to another digest and either the tag or
+// the manifest it points to is not write-enabled; a new tag has every
+// attribute enabled. A zero CreatedAt means now.
 func (s *Store) PutManifest(ctx context.Context, registry, repo string, m *berth.Manifest, tag string) error {
 	const op = "metadata.PutManifest"
 	if m == nil || m.Digest == "" || len(m.Payload) == 0 {
@@ -43,6 +46,9 @@ func (s *Store) PutManifest(ctx context.Context, registry, repo string, m *berth
 	now := time.Now().UnixNano()
 	created := nanos(m.CreatedAt)
 	return s.update(ctx, op, func(tx *sql.Tx) error {
+		if err := checkRepository(ctx, tx, op, registry, repo, writeEnabled); err != nil {
+			return err
+		}
 		if missing, err := firstMissingReference(ctx, tx, registry, repo, m.References); err != nil {
 			return err
 		} else if missing != nil {
@@ -68,11 +74,7 @@ ON CONFLICT (registry, repository, digest) DO UPDATE SET created_at = manifests.
 		if tag == "" {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO tags (registry, repository, name, digest, updated_at)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (registry, repository, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
-			registry, repo, tag, string(m.Digest), now)
-		return err
+		return putTag(ctx, tx, op, registry, repo, tag, m.Digest, now)
 	})
 }
 
@@ -186,21 +188,30 @@ func insertReferences(ctx context.Context, tx *sql.Tx, registry, repo string, m 
 }
 
 // Manifest returns manifest d of repo, references included; KindNotFound if
-// it is not there.
+// it is not there, KindDenied if the repository or the manifest is not
+// read-enabled.
 func (s *Store) Manifest(ctx context.Context, registry, repo string, d digest.Digest) (*berth.Manifest, error) {
 	const op = "metadata.Manifest"
 	m := &berth.Manifest{Digest: d}
 	var (
 		subject, annotations, refs string
 		created                    int64
+		readable, repoReadable     bool
 	)
 	err := s.manifestStmt.QueryRowContext(ctx, registry, repo, string(d)).Scan(
-		&m.MediaType, &m.ArtifactType, &subject, &annotations, &refs, &m.Payload, &created)
+		&m.MediaType, &m.ArtifactType, &subject, &annotations, &refs, &m.Payload, &created,
+		&readable, &repoReadable)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, berth.E(op, berth.KindNotFound, "manifest %s not found in repository %q", d, repo)
 	}
 	if err != nil {
 		return nil, s.fail(op, err)
+	}
+	if !repoReadable {
+		return nil, locked(op, repositoryObject(repo), readEnabled)
+	}
+	if !readable {
+		return nil, locked(op, manifestObject(repo, d), readEnabled)
 	}
 	m.Subject = digest.Digest(subject)
 	m.CreatedAt = fromNanos(created)
@@ -234,25 +245,37 @@ func decodeAnnotations(s string) (map[string]string, error) {
 
 // DeleteManifest removes manifest d from repo together with every tag
 // pointing to it and its references, in one transaction; KindNotFound if it
-// is not there. Manifests that name d as their subject stay.
+// is not there. KindDenied, and nothing removed, if the repository, the
+// manifest or one of its tags is not delete-enabled. Manifests that name d
+// as their subject stay.
 func (s *Store) DeleteManifest(ctx context.Context, registry, repo string, d digest.Digest) error {
 	const op = "metadata.DeleteManifest"
 	return s.update(ctx, op, func(tx *sql.Tx) error {
+		if err := checkRepository(ctx, tx, op, registry, repo, deleteEnabled); err != nil {
+			return err
+		}
 		// The manifest row first: PutManifest locks it before the tag, so
 		// both lock in the same order.
-		n, err := rowsAffected(tx.ExecContext(ctx,
-			`DELETE FROM manifests WHERE registry = $1 AND repository = $2 AND digest = $3`,
-			registry, repo, string(d)))
+		n, lockedDigest, err := deleteChecked(ctx, tx, `DELETE FROM manifests
+WHERE registry = $1 AND repository = $2 AND digest = $3 RETURNING digest, delete_enabled`,
+			registry, repo, string(d))
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			return berth.E(op, berth.KindNotFound, "manifest %s not found in repository %q", d, repo)
 		}
-		if _, err := tx.ExecContext(ctx,
-			`DELETE FROM tags WHERE registry = $1 AND repository = $2 AND digest = $3`,
-			registry, repo, string(d)); err != nil {
+		if lockedDigest != "" {
+			return locked(op, manifestObject(repo, d), deleteEnabled)
+		}
+		_, lockedTag, err := deleteChecked(ctx, tx, `DELETE FROM tags
+WHERE registry = $1 AND repository = $2 AND digest = $3 RETURNING name, delete_enabled`,
+			registry, repo, string(d))
+		if err != nil {
 			return err
+		}
+		if lockedTag != "" {
+			return locked(op, tagObject(repo, lockedTag), deleteEnabled)
 		}
 		_, err = tx.ExecContext(ctx,
 			`DELETE FROM manifest_references WHERE registry = $1 AND repository = $2 AND digest = $3`,
@@ -262,15 +285,16 @@ func (s *Store) DeleteManifest(ctx context.Context, registry, repo string, d dig
 }
 
 // Referrers lists the manifests of repo whose subject is d, filtered by
-// artifactType when it is not "", ordered by digest. The list is empty, not
-// an error, when there are none or repo does not exist.
+// artifactType when it is not "", ordered by digest, leaving out those that
+// are not list-enabled. The list is empty, not an error, when there are none
+// or repo does not exist.
 func (s *Store) Referrers(ctx context.Context, registry, repo string, d digest.Digest, artifactType string) ([]berth.Descriptor, error) {
 	const op = "metadata.Referrers"
 	if d == "" {
 		return []berth.Descriptor{}, nil
 	}
 	query := `SELECT digest, media_type, artifact_type, annotations, length(payload) FROM manifests
-WHERE registry = $1 AND repository = $2 AND subject = $3`
+WHERE registry = $1 AND repository = $2 AND subject = $3 AND list_enabled`
 	args := []any{registry, repo, string(d)}
 	if artifactType != "" {
 		query += ` AND artifact_type = $4`

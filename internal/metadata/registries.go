@@ -9,13 +9,14 @@ import (
 	"berth/internal/berth"
 )
 
-// registryColumns selects a registry joined with its aliases, one row per
-// alias (one row with a NULL host when it has none), from registries r and
-// registry_aliases a.
-const registryColumns = `SELECT r.name, r.location, r.created_at, a.host FROM `
+// registryColumns selects a registry and its settings joined with its
+// aliases, one row per alias (one row with a NULL host when it has none),
+// from registries r and registry_aliases a.
+const registryColumns = `SELECT r.name, r.location, r.created_at, r.sku, r.admin_user_enabled,
+r.anonymous_pull_enabled, r.data_endpoint_enabled, a.host FROM `
 
-// CreateRegistry records r and its aliases; KindExists if the name, or one of
-// the aliases, is taken. Aliases are host names, compared without regard to
+// CreateRegistry records r with its settings and aliases; KindExists if the
+// name, or one of the aliases, is taken. Aliases are host names, compared without regard to
 // case and stored in lower case. A zero CreatedAt means now.
 func (s *Store) CreateRegistry(ctx context.Context, r berth.Registry) error {
 	const op = "metadata.CreateRegistry"
@@ -28,8 +29,10 @@ func (s *Store) CreateRegistry(ctx context.Context, r berth.Registry) error {
 	}
 	return s.update(ctx, op, func(tx *sql.Tx) error {
 		n, err := rowsAffected(tx.ExecContext(ctx,
-			`INSERT INTO registries (name, location, created_at) VALUES ($1, $2, $3)
-ON CONFLICT (name) DO NOTHING`, r.Name, r.Location, nanos(r.CreatedAt)))
+			`INSERT INTO registries (name, location, created_at, sku, admin_user_enabled,
+anonymous_pull_enabled, data_endpoint_enabled) VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (name) DO NOTHING`, r.Name, r.Location, nanos(r.CreatedAt), string(r.SKU),
+			r.AdminUserEnabled, r.AnonymousPullEnabled, r.DataEndpointEnabled))
 		if err != nil {
 			return err
 		}
@@ -118,13 +121,16 @@ func (s *Store) queryRegistries(ctx context.Context, query string, args ...any) 
 		var (
 			r       berth.Registry
 			created int64
+			sku     string
 			host    sql.NullString
 		)
-		if err := rows.Scan(&r.Name, &r.Location, &created, &host); err != nil {
+		if err := rows.Scan(&r.Name, &r.Location, &created, &sku, &r.AdminUserEnabled,
+			&r.AnonymousPullEnabled, &r.DataEndpointEnabled, &host); err != nil {
 			return nil, err
 		}
 		if len(rs) == 0 || rs[len(rs)-1].Name != r.Name {
 			r.CreatedAt = fromNanos(created)
+			r.SKU = berth.SKU(sku)
 			rs = append(rs, r)
 		}
 		if host.Valid {
@@ -133,4 +139,20 @@ func (s *Store) queryRegistries(ctx context.Context, query string, args ...any) 
 		}
 	}
 	return rs, rows.Err()
+}
+
+// UpdateSettings replaces the settings of a registry; KindNotFound if there
+// is no such registry. Name, location, aliases and creation time stay.
+func (s *Store) UpdateSettings(ctx context.Context, registry string, st berth.Settings) error {
+	const op = "metadata.UpdateSettings"
+	n, err := rowsAffected(s.write.ExecContext(ctx, `UPDATE registries
+SET sku = $1, admin_user_enabled = $2, anonymous_pull_enabled = $3, data_endpoint_enabled = $4
+WHERE name = $5`, string(st.SKU), st.AdminUserEnabled, st.AnonymousPullEnabled, st.DataEndpointEnabled, registry))
+	if err != nil {
+		return s.fail(op, err)
+	}
+	if n == 0 {
+		return berth.E(op, berth.KindNotFound, "registry %q not found", registry)
+	}
+	return nil
 }

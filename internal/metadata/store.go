@@ -43,7 +43,12 @@ type Store struct {
 	blobStmt     *sql.Stmt
 }
 
-var _ berth.MetadataStore = (*Store)(nil)
+var (
+	_ berth.MetadataStore = (*Store)(nil)
+	_ berth.IdentityStore = (*Store)(nil)
+	_ berth.KeyStore      = (*Store)(nil)
+	_ berth.ContentAdmin  = (*Store)(nil)
+)
 
 // maxRetries bounds how often a write transaction runs again after a failure
 // that Dialect.Retry accepts.
@@ -59,10 +64,13 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect) (*Store, error) {
 		stmt  **sql.Stmt
 		query string
 	}{
-		{&s.manifestStmt, `SELECT media_type, artifact_type, subject, annotations, refs, payload, created_at
-FROM manifests WHERE registry = $1 AND repository = $2 AND digest = $3`},
-		{&s.tagStmt, `SELECT digest FROM tags WHERE registry = $1 AND repository = $2 AND name = $3`},
-		{&s.blobStmt, `SELECT b.size FROM repository_blobs rb
+		{&s.manifestStmt, `SELECT m.media_type, m.artifact_type, m.subject, m.annotations, m.refs, m.payload,
+m.created_at, m.read_enabled, r.read_enabled
+FROM manifests m JOIN repositories r ON r.registry = m.registry AND r.name = m.repository
+WHERE m.registry = $1 AND m.repository = $2 AND m.digest = $3`},
+		{&s.tagStmt, tagQuery},
+		{&s.blobStmt, `SELECT b.size, r.read_enabled FROM repository_blobs rb
+JOIN repositories r ON r.registry = rb.registry AND r.name = rb.repository
 JOIN blobs b ON b.registry = rb.registry AND b.digest = rb.digest
 WHERE rb.registry = $1 AND rb.repository = $2 AND rb.digest = $3`},
 	} {
@@ -164,3 +172,21 @@ func nanos(t time.Time) int64 {
 
 // fromNanos returns a stored time as a UTC time.Time.
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// optionalNanos returns a time that may be absent as stored: Unix
+// nanoseconds, with the zero time stored as 0.
+func optionalNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromOptionalNanos returns a time stored by optionalNanos: 0 is the zero
+// time.
+func fromOptionalNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return fromNanos(n)
+}

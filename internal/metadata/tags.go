@@ -11,39 +11,67 @@ import (
 	"berth/internal/berth"
 )
 
-// Tag returns the digest tag points to; KindNotFound if no such tag.
+// tagQuery reads a tag with its readEnabled and that of its repository: one
+// search of each primary key.
+const tagQuery = `SELECT t.digest, t.read_enabled, r.read_enabled FROM tags t
+JOIN repositories r ON r.registry = t.registry AND r.name = t.repository
+WHERE t.registry = $1 AND t.repository = $2 AND t.name = $3`
+
+// Tag returns the digest tag points to; KindNotFound if no such tag,
+// KindDenied if the repository or the tag is not read-enabled.
 func (s *Store) Tag(ctx context.Context, registry, repo, tag string) (digest.Digest, error) {
 	const op = "metadata.Tag"
-	var d string
-	err := s.tagStmt.QueryRowContext(ctx, registry, repo, tag).Scan(&d)
+	var (
+		d                      string
+		readable, repoReadable bool
+	)
+	err := s.tagStmt.QueryRowContext(ctx, registry, repo, tag).Scan(&d, &readable, &repoReadable)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", berth.E(op, berth.KindNotFound, "tag %q not found in repository %q", tag, repo)
 	}
-	return digest.Digest(d), s.fail(op, err)
+	if err != nil {
+		return "", s.fail(op, err)
+	}
+	if !repoReadable {
+		return "", locked(op, repositoryObject(repo), readEnabled)
+	}
+	if !readable {
+		return "", locked(op, tagObject(repo, tag), readEnabled)
+	}
+	return digest.Digest(d), nil
 }
 
 // DeleteTag removes a tag, not the manifest it points to; KindNotFound if no
-// such tag.
+// such tag, KindDenied if the repository or the tag is not delete-enabled.
 func (s *Store) DeleteTag(ctx context.Context, registry, repo, tag string) error {
 	const op = "metadata.DeleteTag"
-	n, err := rowsAffected(s.write.ExecContext(ctx,
-		`DELETE FROM tags WHERE registry = $1 AND repository = $2 AND name = $3`, registry, repo, tag))
-	if err != nil {
-		return s.fail(op, err)
-	}
-	if n == 0 {
-		return berth.E(op, berth.KindNotFound, "tag %q not found in repository %q", tag, repo)
-	}
-	return nil
+	return s.update(ctx, op, func(tx *sql.Tx) error {
+		if err := checkRepository(ctx, tx, op, registry, repo, deleteEnabled); err != nil {
+			return err
+		}
+		n, lockedTag, err := deleteChecked(ctx, tx, `DELETE FROM tags
+WHERE registry = $1 AND repository = $2 AND name = $3 RETURNING name, delete_enabled`, registry, repo, tag)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return berth.E(op, berth.KindNotFound, "tag %q not found in repository %q", tag, repo)
+		}
+		if lockedTag != "" {
+			return locked(op, tagObject(repo, tag), deleteEnabled)
+		}
+		return nil
+	})
 }
 
 // Tags lists up to n tags of repo in byte order, starting after last ("" for
-// the start; n <= 0 for no limit). The list is empty, not nil, when repo has
-// no tags; KindNotFound if the repository does not exist.
+// the start; n <= 0 for no limit), leaving out tags that are not
+// list-enabled. The list is empty, not nil, when repo has no tags to list;
+// KindNotFound if the repository does not exist.
 func (s *Store) Tags(ctx context.Context, registry, repo, last string, n int) ([]string, error) {
 	const op = "metadata.Tags"
 	tags, err := s.names(ctx, `SELECT name FROM tags
-WHERE registry = $1 AND repository = $2 AND name > $3 ORDER BY name`, n, registry, repo, last)
+WHERE registry = $1 AND repository = $2 AND name > $3 AND list_enabled ORDER BY name`, n, registry, repo, last)
 	if err != nil {
 		return nil, s.fail(op, err)
 	}
@@ -60,11 +88,12 @@ WHERE registry = $1 AND repository = $2 AND name > $3 ORDER BY name`, n, registr
 }
 
 // Repositories lists up to n repository names of the registry in byte order
-// after last (n <= 0 for no limit). A repository exists from the first blob
-// linked or manifest stored in it.
+// after last (n <= 0 for no limit), leaving out repositories that are not
+// list-enabled. A repository exists from the first blob linked or manifest
+// stored in it.
 func (s *Store) Repositories(ctx context.Context, registry, last string, n int) ([]string, error) {
 	names, err := s.names(ctx, `SELECT name FROM repositories
-WHERE registry = $1 AND name > $2 ORDER BY name`, n, registry, last)
+WHERE registry = $1 AND name > $2 AND list_enabled ORDER BY name`, n, registry, last)
 	return names, s.fail("metadata.Repositories", err)
 }
 

@@ -40,14 +40,15 @@ type server struct {
 }
 
 // startServer starts berth serve on a free loopback port with a fresh data
-// directory and waits until it is ready. The server is stopped at cleanup;
-// its log is shown when the test failed.
+// directory and waits until it is ready. Authentication is off unless
+// extraArgs turn it on (--auth=true; see startAuthServer). The server is
+// stopped at cleanup; its log is shown when the test failed.
 func startServer(t *testing.T, extraArgs ...string) *server {
 	t.Helper()
 	requireServerBinary(t)
 	s := &server{
 		t:       t,
-		args:    extraArgs,
+		args:    append([]string{"--auth=false"}, extraArgs...),
 		dataDir: t.TempDir(),
 		port:    freePort(t),
 		logs:    &syncBuffer{},
@@ -99,7 +100,7 @@ func (s *server) start() {
 	s.waitReady(done)
 }
 
-// waitReady polls GET /v2/ until it answers 200, failing the test when the
+// waitReady polls GET /v2/ until it answers 200 (or 401 with auth on), failing the test when the
 // process exits first or readyTimeout passes.
 func (s *server) waitReady(done <-chan struct{}) {
 	s.t.Helper()
@@ -116,7 +117,7 @@ func (s *server) waitReady(done <-chan struct{}) {
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
 				return
 			}
 			last = resp.Status

@@ -8,7 +8,7 @@ import (
 	"berth/internal/berth"
 )
 
-func testLinkBlob(t *testing.T, s berth.MetadataStore) {
+func testLinkBlob(t *testing.T, s Store) {
 	ctx := t.Context()
 	ok, err := s.RepositoryExists(ctx, "r", "app")
 	must(t, err)
@@ -43,7 +43,7 @@ func testLinkBlob(t *testing.T, s berth.MetadataStore) {
 	wantStrings(t, "repositories", repos, []string{"app"})
 }
 
-func testBlobIsolation(t *testing.T, s berth.MetadataStore) {
+func testBlobIsolation(t *testing.T, s Store) {
 	ctx := t.Context()
 	d := linkBlob(t, s, "r1", "app", "shared")
 
@@ -71,7 +71,7 @@ func testBlobIsolation(t *testing.T, s berth.MetadataStore) {
 	}
 }
 
-func testUnlinkBlob(t *testing.T, s berth.MetadataStore) {
+func testUnlinkBlob(t *testing.T, s Store) {
 	ctx := t.Context()
 	d := linkBlob(t, s, "r", "a", "content")
 	must(t, s.LinkBlob(ctx, "r", "b", d, 7))

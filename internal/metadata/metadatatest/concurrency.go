@@ -6,14 +6,12 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
-
-	"berth/internal/berth"
 )
 
 // writers is how many goroutines write into one repository at once.
 const writers = 16
 
-func testConcurrentPuts(t *testing.T, s berth.MetadataStore) {
+func testConcurrentPuts(t *testing.T, s Store) {
 	ctx := t.Context()
 	shared := linkBlob(t, s, "r", "app", "shared base layer")
 	var (

@@ -24,7 +24,7 @@ func sorted(s []string) []string {
 	return s
 }
 
-func testTags(t *testing.T, s berth.MetadataStore) {
+func testTags(t *testing.T, s Store) {
 	ctx := t.Context()
 	_, err := s.Tags(ctx, "r", "app", "", 0)
 	wantKind(t, err, berth.KindNotFound)
@@ -79,7 +79,7 @@ func testTags(t *testing.T, s berth.MetadataStore) {
 	}
 }
 
-func testRepositories(t *testing.T, s berth.MetadataStore) {
+func testRepositories(t *testing.T, s Store) {
 	ctx := t.Context()
 	repos, err := s.Repositories(ctx, "r", "", 0)
 	must(t, err)
@@ -122,7 +122,7 @@ func testRepositories(t *testing.T, s berth.MetadataStore) {
 	wantStrings(t, "repositories of r2", repos, []string{"other"})
 }
 
-func testReferrers(t *testing.T, s berth.MetadataStore) {
+func testReferrers(t *testing.T, s Store) {
 	ctx := t.Context()
 	subject := putImage(t, s, "r", "app", "subject", "v1")
 	cfg := linkBlob(t, s, "r", "app", "artifact config")

@@ -14,7 +14,7 @@ import (
 	"berth/internal/berth"
 )
 
-func testPutManifestRoundTrip(t *testing.T, s berth.MetadataStore) {
+func testPutManifestRoundTrip(t *testing.T, s Store) {
 	ctx := t.Context()
 	cfg := linkBlob(t, s, "r", "app", "config")
 	layer := linkBlob(t, s, "r", "app", "layer")
@@ -100,7 +100,7 @@ func wantNothingStored(t *testing.T, s berth.MetadataStore, registry, repo strin
 	wantKind(t, err, berth.KindNotFound)
 }
 
-func testPutManifestMissingBlob(t *testing.T, s berth.MetadataStore) {
+func testPutManifestMissingBlob(t *testing.T, s Store) {
 	ctx := t.Context()
 	cfg := linkBlob(t, s, "r", "app", "config")
 	missing := digest.FromString("never uploaded")
@@ -123,7 +123,7 @@ func testPutManifestMissingBlob(t *testing.T, s berth.MetadataStore) {
 	wantTag(t, s, "r", "app", "v1", m.Digest)
 }
 
-func testPutManifestBlobOfOtherRepository(t *testing.T, s berth.MetadataStore) {
+func testPutManifestBlobOfOtherRepository(t *testing.T, s Store) {
 	ctx := t.Context()
 	d := linkBlob(t, s, "r", "a", "layer")
 	linkBlob(t, s, "other", "b", "layer")
@@ -135,7 +135,7 @@ func testPutManifestBlobOfOtherRepository(t *testing.T, s berth.MetadataStore) {
 	must(t, s.PutManifest(ctx, "r", "b", m, "v1"))
 }
 
-func testPutIndexMissingChild(t *testing.T, s berth.MetadataStore) {
+func testPutIndexMissingChild(t *testing.T, s Store) {
 	ctx := t.Context()
 	amd64 := newManifest("amd64", blobRef(linkBlob(t, s, "r", "app", "cfg amd64")))
 	arm64 := newManifest("arm64", blobRef(linkBlob(t, s, "r", "app", "cfg arm64")))
@@ -163,7 +163,7 @@ func testPutIndexMissingChild(t *testing.T, s berth.MetadataStore) {
 	}
 }
 
-func testPutManifestAgain(t *testing.T, s berth.MetadataStore) {
+func testPutManifestAgain(t *testing.T, s Store) {
 	ctx := t.Context()
 	m := putImage(t, s, "r", "app", "m", "v1")
 	must(t, s.PutManifest(ctx, "r", "app", m, "v1"))
@@ -176,7 +176,7 @@ func testPutManifestAgain(t *testing.T, s berth.MetadataStore) {
 	wantStrings(t, "tags", tags, []string{"v1", "v2"})
 }
 
-func testPutManifestInvalid(t *testing.T, s berth.MetadataStore) {
+func testPutManifestInvalid(t *testing.T, s Store) {
 	ctx := t.Context()
 	wantKind(t, s.PutManifest(ctx, "r", "app", nil, "v1"), berth.KindInvalid)
 	wantKind(t, s.PutManifest(ctx, "r", "app", &berth.Manifest{Payload: []byte("{}")}, "v1"), berth.KindInvalid)
@@ -187,7 +187,7 @@ func testPutManifestInvalid(t *testing.T, s berth.MetadataStore) {
 	}
 }
 
-func testTagMoves(t *testing.T, s berth.MetadataStore) {
+func testTagMoves(t *testing.T, s Store) {
 	ctx := t.Context()
 	m1 := putImage(t, s, "r", "app", "one", "latest")
 	wantTag(t, s, "r", "app", "latest", m1.Digest)
@@ -203,7 +203,7 @@ func testTagMoves(t *testing.T, s berth.MetadataStore) {
 	wantTag(t, s, "r", "other", "latest", m3.Digest)
 }
 
-func testDeleteManifest(t *testing.T, s berth.MetadataStore) {
+func testDeleteManifest(t *testing.T, s Store) {
 	ctx := t.Context()
 	m := putImage(t, s, "r", "app", "m", "v1")
 	must(t, s.PutManifest(ctx, "r", "app", m, "v1.0"))
@@ -234,7 +234,7 @@ func testDeleteManifest(t *testing.T, s berth.MetadataStore) {
 	wantTag(t, s, "r", "app", "v1", m.Digest)
 }
 
-func testDeleteTag(t *testing.T, s berth.MetadataStore) {
+func testDeleteTag(t *testing.T, s Store) {
 	ctx := t.Context()
 	m := putImage(t, s, "r", "app", "m", "v1")
 	must(t, s.PutManifest(ctx, "r", "app", m, "v2"))

@@ -7,7 +7,7 @@ import (
 	"berth/internal/berth"
 )
 
-func testRegistries(t *testing.T, s berth.MetadataStore) {
+func testRegistries(t *testing.T, s Store) {
 	ctx := t.Context()
 	list, err := s.Registries(ctx)
 	must(t, err)
@@ -51,7 +51,7 @@ func testRegistries(t *testing.T, s berth.MetadataStore) {
 	wantStrings(t, "registry names", names, []string{"a", "b", "contoso"})
 }
 
-func testRegistryAliases(t *testing.T, s berth.MetadataStore) {
+func testRegistryAliases(t *testing.T, s Store) {
 	ctx := t.Context()
 	must(t, s.CreateRegistry(ctx, berth.Registry{
 		Name: "default", Location: berth.DefaultRegion, Aliases: []string{"localhost", "Registry.Example.COM"},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -17,13 +18,22 @@ const (
 	imageIndex    = "application/vnd.oci.image.index.v1+json"
 )
 
+// Store is what the suite tests: a metadata store with the identity, key
+// and content administration interfaces.
+type Store interface {
+	berth.MetadataStore
+	berth.IdentityStore
+	berth.KeyStore
+	berth.ContentAdmin
+}
+
 // Run runs the suite. newStore must return a new, empty store at every call
 // and close it when the test that asked for it ends. The tests run in
 // parallel, each on its own store.
-func Run(t *testing.T, newStore func(t *testing.T) berth.MetadataStore) {
+func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s berth.MetadataStore)
+		fn   func(t *testing.T, s Store)
 	}{
 		{"Registries", testRegistries},
 		{"RegistryAliases", testRegistryAliases},
@@ -45,6 +55,24 @@ func Run(t *testing.T, newStore func(t *testing.T) berth.MetadataStore) {
 		{"Uploads", testUploads},
 		{"AdvanceUpload", testAdvanceUpload},
 		{"ConcurrentPuts", testConcurrentPuts},
+		{"Settings", testSettings},
+		{"Secrets", testSecrets},
+		{"ScopeMaps", testScopeMaps},
+		{"Tokens", testTokens},
+		{"DeleteRegistry", testDeleteRegistry},
+		{"SigningKeys", testSigningKeys},
+		{"LockedRepositoryWrite", testLockedRepositoryWrite},
+		{"LockedTagWrite", testLockedTagWrite},
+		{"LockedManifestKeepsTags", testLockedManifestKeepsTags},
+		{"LockedDeleteTag", testLockedDeleteTag},
+		{"LockedDeleteManifest", testLockedDeleteManifest},
+		{"LockedUnlinkBlob", testLockedUnlinkBlob},
+		{"DeleteRepository", testDeleteRepository},
+		{"LockedReads", testLockedReads},
+		{"ListFiltering", testListFiltering},
+		{"RepositoryInfo", testRepositoryInfo},
+		{"TagInfos", testTagInfos},
+		{"ManifestInfos", testManifestInfos},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,6 +94,18 @@ func wantKind(t *testing.T, err error, want berth.Kind) {
 	}
 	if got := berth.KindOf(err); got != want {
 		t.Fatalf("error %q is of kind %v, want %v", err, got, want)
+	}
+}
+
+// wantDenied fails the test unless err is of KindDenied with a message that
+// contains every one of parts.
+func wantDenied(t *testing.T, err error, parts ...string) {
+	t.Helper()
+	wantKind(t, err, berth.KindDenied)
+	for _, p := range parts {
+		if msg := berth.Message(err); !strings.Contains(msg, p) {
+			t.Fatalf("message %q does not contain %q", msg, p)
+		}
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 	"berth/internal/berth"
 )
 
-func testUploads(t *testing.T, s berth.MetadataStore) {
+func testUploads(t *testing.T, s Store) {
 	ctx := t.Context()
 	created := time.Date(2024, 2, 3, 4, 5, 6, 7, time.UTC)
 	u := berth.Upload{ID: "u1", Registry: "r", Repository: "app", Algorithm: "sha256", CreatedAt: created}
@@ -44,7 +44,7 @@ func testUploads(t *testing.T, s berth.MetadataStore) {
 	}
 }
 
-func testAdvanceUpload(t *testing.T, s berth.MetadataStore) {
+func testAdvanceUpload(t *testing.T, s Store) {
 	ctx := t.Context()
 	u := berth.Upload{ID: "u", Registry: "r", Repository: "app", Algorithm: "sha256"}
 	must(t, s.CreateUpload(ctx, u))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -129,20 +130,37 @@ func open(t *testing.T, dsn string) *Store {
 
 func TestStore(t *testing.T) {
 	td := newDatabase(t)
-	metadatatest.Run(t, func(t *testing.T) berth.MetadataStore {
+	metadatatest.Run(t, func(t *testing.T) metadatatest.Store {
 		return open(t, td.schemaDSN(t))
 	})
 }
 
 func TestReopen(t *testing.T) {
 	dsn := newDatabase(t).schemaDSN(t)
-	metadatatest.Reopen(t, func(t *testing.T) berth.MetadataStore {
+	metadatatest.Reopen(t, func(t *testing.T) metadatatest.Store {
 		s, err := Open(t.Context(), dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	})
+}
+
+// TestUpgradeFromInitialSchema opens a database that holds the initial
+// schema and content written by the first version of the store.
+func TestUpgradeFromInitialSchema(t *testing.T) {
+	initial, err := os.ReadFile(filepath.Join("..", "migrations", "0001_init.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn := newDatabase(t).schemaDSN(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	metadatatest.SeedInitialSchema(t, db, string(initial))
+	metadatatest.CheckUpgraded(t, open(t, dsn))
 }
 
 // TestConcurrentOpen opens one new database from several nodes at once:

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,8 +39,8 @@ func putManifest(t testing.TB, s berth.MetadataStore, seed, tag string) *berth.M
 }
 
 // TestManyTags fills one repository with 100,000 tags and checks that lookups
-// and listing still answer correctly, and that a tag lookup is a search of
-// the primary key, whatever the number of tags.
+// and listing still answer correctly, and that the reads of a pull (tag,
+// manifest, blob) are searches of primary keys, whatever the number of tags.
 func TestManyTags(t *testing.T) {
 	const n = 100_000
 	s := open(t, filepath.Join(t.TempDir(), "metadata.db"))
@@ -80,22 +81,52 @@ SELECT 'r', 'app', printf('t%06d', i), $2, $3 FROM seq`, n, string(m.Digest), ti
 		t.Fatalf("last page = %q", page)
 	}
 
-	var plan strings.Builder
-	rows, err := s.read.Query(`EXPLAIN QUERY PLAN SELECT digest FROM tags WHERE registry = $1 AND repository = $2 AND name = $3`, "r", "app", "t1")
+	// The reads of a pull are one search of a primary key per table.
+	wantPlan(t, s, `SELECT t.digest, t.read_enabled, r.read_enabled FROM tags t
+JOIN repositories r ON r.registry = t.registry AND r.name = t.repository
+WHERE t.registry = $1 AND t.repository = $2 AND t.name = $3`,
+		"t (registry=? AND repository=? AND name=?)",
+		"r (registry=? AND name=?)")
+	wantPlan(t, s, `SELECT m.payload, m.read_enabled, r.read_enabled
+FROM manifests m JOIN repositories r ON r.registry = m.registry AND r.name = m.repository
+WHERE m.registry = $1 AND m.repository = $2 AND m.digest = $3`,
+		"m (registry=? AND repository=? AND digest=?)",
+		"r (registry=? AND name=?)")
+	wantPlan(t, s, `SELECT b.size, r.read_enabled FROM repository_blobs rb
+JOIN repositories r ON r.registry = rb.registry AND r.name = rb.repository
+JOIN blobs b ON b.registry = rb.registry AND b.digest = rb.digest
+WHERE rb.registry = $1 AND rb.repository = $2 AND rb.digest = $3`,
+		"rb (registry=? AND repository=? AND digest=?)",
+		"r (registry=? AND name=?)",
+		"b (registry=? AND digest=?)")
+}
+
+// wantPlan fails the test unless SQLite's plan of query, with three
+// parameters, searches each table of want ("alias (key=? AND ...)") by the
+// key given.
+func wantPlan(t *testing.T, s *Store, query string, want ...string) {
+	t.Helper()
+	rows, err := s.read.Query(`EXPLAIN QUERY PLAN `+query, "r", "app", "x")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
+	var plan []string
 	for rows.Next() {
 		var id, parent, unused int
 		var detail string
 		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
 			t.Fatal(err)
 		}
-		plan.WriteString(detail + "\n")
+		plan = append(plan, detail)
 	}
-	if p := plan.String(); !strings.Contains(p, "SEARCH tags USING INDEX") || !strings.Contains(p, "name=?") {
-		t.Fatalf("tag lookup is not a search of the primary key:\n%s", p)
+	for _, w := range want {
+		table, key, _ := strings.Cut(w, " ")
+		if !slices.ContainsFunc(plan, func(line string) bool {
+			return strings.HasPrefix(line, "SEARCH "+table+" USING ") && strings.HasSuffix(line, key)
+		}) {
+			t.Fatalf("plan of %s\nis\n%s\nwithout %q", query, strings.Join(plan, "\n"), w)
+		}
 	}
 }
 

@@ -2,8 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,14 +29,14 @@ func open(t *testing.T, path string) *Store {
 }
 
 func TestStore(t *testing.T) {
-	metadatatest.Run(t, func(t *testing.T) berth.MetadataStore {
+	metadatatest.Run(t, func(t *testing.T) metadatatest.Store {
 		return open(t, filepath.Join(t.TempDir(), "metadata.db"))
 	})
 }
 
 func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "metadata.db")
-	metadatatest.Reopen(t, func(t *testing.T) berth.MetadataStore {
+	metadatatest.Reopen(t, func(t *testing.T) metadatatest.Store {
 		s, err := Open(path)
 		if err != nil {
 			t.Fatal(err)
@@ -138,7 +141,19 @@ func TestBytesStoredAsBlobs(t *testing.T) {
 	if err := s.CreateUpload(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`SELECT typeof(payload) FROM manifests`, `SELECT typeof(hash_state) FROM uploads`} {
+	if err := s.CreateRegistry(ctx, berth.Registry{Name: "r", Location: "eastus"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSecret(ctx, "r", berth.AdminOwner, berth.Secret{Name: "password1", Hash: []byte("12345")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSigningKey(ctx, berth.SigningKey{ID: "k", Private: []byte("12345")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`SELECT typeof(payload) FROM manifests`, `SELECT typeof(hash_state) FROM uploads`,
+		`SELECT typeof(hash) FROM secrets`, `SELECT typeof(private_key) FROM signing_keys`,
+	} {
 		var typ string
 		if err := s.read.QueryRow(q).Scan(&typ); err != nil {
 			t.Fatal(err)
@@ -151,4 +166,23 @@ func TestBytesStoredAsBlobs(t *testing.T) {
 	if err != nil || string(got.HashState) != "12345" {
 		t.Fatalf("hash state = %q, %v", got.HashState, err)
 	}
+}
+
+// TestUpgradeFromInitialSchema opens a file that holds the initial schema and
+// content written by the first version of the store.
+func TestUpgradeFromInitialSchema(t *testing.T) {
+	initial, err := os.ReadFile(filepath.Join("..", "migrations", "0001_init.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "metadata.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metadatatest.SeedInitialSchema(t, db, strings.ReplaceAll(string(initial), `COLLATE "C"`, dialect.CollateC))
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	metadatatest.CheckUpgraded(t, open(t, path))
 }
