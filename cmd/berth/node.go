@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"berth/internal/auth"
 	"berth/internal/berth"
 	"berth/internal/blobstore/fs"
+	"berth/internal/dataendpoint"
 	"berth/internal/hosts"
 	"berth/internal/mgmt"
 	"berth/internal/oci"
@@ -28,9 +31,11 @@ type nodeStore interface {
 // node is one region node's HTTP surface: the registry API (/v2/), the
 // token service (/oauth2/) and the management API (/api/), on every host.
 type node struct {
-	mux  *http.ServeMux
-	auth *auth.Service
-	log  *slog.Logger
+	mux    *http.ServeMux
+	data   http.Handler // the data endpoints of the node's region
+	domain string
+	auth   *auth.Service
+	log    *slog.Logger
 }
 
 // keyRotation is how old the newest token signing key may get before the
@@ -52,7 +57,7 @@ func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator 
 		scheme = "https"
 	}
 	resolver := hosts.New(meta, c.domain, 5*time.Second)
-	authSvc, err := auth.NewService(auth.Config{Domain: c.domain, Scheme: scheme, OperatorToken: verifyOperator}, meta, meta, log)
+	authSvc, err := auth.NewService(auth.Config{Domain: c.domain, Scheme: scheme, OperatorToken: verifyOperator}, meta, namespacedKeys{meta, "bearer-"}, log)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +70,22 @@ func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator 
 	if c.auth {
 		authz, limit = authSvc, ratelimit.PrincipalLimiter{Limiter: limiter}
 	}
-	api := oci.NewHandler(resolver, meta, blobs, authz, limit, log)
+	signer, err := dataendpoint.NewSigner(meta, dataendpoint.SignerConfig{Log: log}, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	data, err := dataendpoint.NewHandler(signer, blobs, nil, dataendpoint.NewLogAuditor(log), c.domain, c.region, log)
+	if err != nil {
+		return nil, err
+	}
+	locator, err := dataendpoint.NewLocator(signer, dataendpoint.LocatorConfig{Domain: c.domain, Region: c.region, Port: portOf(c.dataListen)})
+	if err != nil {
+		return nil, err
+	}
+	api := oci.NewHandler(oci.Deps{
+		Hosts: resolver, Meta: meta, Blobs: blobs, Auth: authz, Limit: limit,
+		Locators: []oci.BlobLocator{locator}, Log: log,
+	})
 	manage := mgmt.NewHandler(
 		mgmt.Config{Domain: c.domain, Region: c.region, VerifyOperator: verifyOperator},
 		mgmt.Deps{
@@ -82,10 +102,39 @@ func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator 
 	mux.Handle("/v2", api)
 	mux.Handle("/oauth2/", authSvc.Handler(resolver))
 	mux.Handle("/api/", manage)
-	return &node{mux: mux, auth: authSvc, log: log}, nil
+	return &node{mux: mux, data: data, domain: strings.ToLower(c.domain), auth: authSvc, log: log}, nil
 }
 
-func (n *node) ServeHTTP(w http.ResponseWriter, r *http.Request) { n.mux.ServeHTTP(w, r) }
+// ServeHTTP sends requests for a data endpoint host (*.data.<domain>) to the
+// data endpoint handler, which serves only signed blob reads, and every other
+// request to the login server, token and management APIs.
+func (n *node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if n.isDataHost(r.Host) {
+		n.data.ServeHTTP(w, r)
+		return
+	}
+	n.mux.ServeHTTP(w, r)
+}
+
+func (n *node) isDataHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	return strings.HasSuffix(strings.ToLower(strings.TrimSuffix(host, ".")), ".data."+n.domain)
+}
+
+// portOf returns the port of a listen address, or "" when there is none.
+func portOf(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil || p == "0" {
+		return ""
+	}
+	return p
+}
 
 // rotateKeys rotates the token signing keys when the newest is older than
 // keyRotation, checking every keyCheck until ctx ends. Nodes sharing a

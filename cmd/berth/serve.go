@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,6 +37,7 @@ type serveConfig struct {
 	tls        bool
 	tlsCert    string
 	tlsKey     string
+	dataListen string
 }
 
 // defaultRegistry is the registry of the embedded default, reachable as
@@ -69,6 +71,7 @@ Every flag can also be given as the environment variable in brackets.`,
 	f.StringVar(&c.operator, "operator-token", getenv("BERTH_OPERATOR_TOKEN"), "the operator credential; default: the one in <data-dir>/operator-token, generated on first start [BERTH_OPERATOR_TOKEN]")
 	f.BoolVar(&c.tls, "tls", envOr(getenv, "BERTH_TLS", "false") == "true", "serve HTTPS with certificates of the local CA in <data-dir>/tls (see berth ca export) [BERTH_TLS]")
 	f.StringVar(&c.tlsCert, "tls-cert", getenv("BERTH_TLS_CERT"), "serve HTTPS with this certificate chain (PEM) instead of the local CA's [BERTH_TLS_CERT]")
+	f.StringVar(&c.dataListen, "data-listen", getenv("BERTH_DATA_LISTEN"), "also serve the data endpoints on this address; their URLs then name its port [BERTH_DATA_LISTEN]")
 	f.StringVar(&c.tlsKey, "tls-key", getenv("BERTH_TLS_KEY"), "the private key (PEM) of --tls-cert [BERTH_TLS_KEY]")
 	return cmd
 }
@@ -122,22 +125,47 @@ func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
 		h = httpx.AccessLog(h, log)
 	}
 
-	ln, err := net.Listen("tcp", c.listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	addrs := []string{c.listen}
+	if c.dataListen != "" {
+		addrs = append(addrs, c.dataListen)
 	}
-	if tlsConfig != nil {
-		ln = tls.NewListener(ln, tlsConfig)
+	var lns []net.Listener
+	for _, addr := range addrs {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeAll(lns)
+			return fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		if tlsConfig != nil {
+			ln = tls.NewListener(ln, tlsConfig)
+		}
+		lns = append(lns, ln)
 	}
 	if !c.auth {
-		log.Warn("authentication is off: every registry is open to anyone who reaches " + ln.Addr().String())
+		log.Warn("authentication is off: every registry is open to anyone who reaches " + c.listen)
 	}
 	go n.rotateKeys(ctx)
-	log.Info("berth serving", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "region", c.region, "domain", c.domain,
-		"data_dir", c.dataDir, "metadata", metadataKind(c.metadata), "auth", c.auth)
-	err = httpx.Serve(ctx, ln, h, log, 30*time.Second)
+	log.Info("berth serving", "addr", lns[0].Addr().String(), "data_addr", c.dataListen, "tls", tlsConfig != nil,
+		"region", c.region, "domain", c.domain, "data_dir", c.dataDir, "metadata", metadataKind(c.metadata), "auth", c.auth)
+	errs := make(chan error, len(lns))
+	for _, ln := range lns {
+		go func() { errs <- httpx.Serve(ctx, ln, h, log, 30*time.Second) }()
+	}
+	err = <-errs
+	if ctx.Err() == nil {
+		closeAll(lns) // one listener failed: stop the others too
+	}
+	for range len(lns) - 1 {
+		err = errors.Join(err, <-errs)
+	}
 	log.Info("berth stopped")
 	return err
+}
+
+func closeAll(lns []net.Listener) {
+	for _, ln := range lns {
+		ln.Close()
+	}
 }
 
 func openMetadata(ctx context.Context, c serveConfig) (nodeStore, error) {
@@ -165,12 +193,14 @@ func metadataKind(m string) string {
 	return "postgres"
 }
 
-// ensureRegistries creates the default registry (answering for localhost)
-// and those named by --registry, when they do not exist yet.
+// ensureRegistries creates the default registry (Premium, answering for
+// localhost) and those named by --registry (Basic), when they do not exist
+// yet.
 func ensureRegistries(ctx context.Context, meta berth.RegistryStore, c serveConfig) error {
-	want := []berth.Registry{{Name: defaultRegistry, Location: c.region, Aliases: []string{"localhost", "127.0.0.1", "::1"}}}
+	want := []berth.Registry{{Name: defaultRegistry, Location: c.region, Aliases: []string{"localhost", "127.0.0.1", "::1"},
+		Settings: berth.Settings{SKU: berth.SKUPremium}}}
 	for _, name := range c.registries {
-		want = append(want, berth.Registry{Name: strings.TrimSpace(name), Location: c.region})
+		want = append(want, berth.Registry{Name: strings.TrimSpace(name), Location: c.region, Settings: berth.Settings{SKU: berth.SKUBasic}})
 	}
 	for _, r := range want {
 		_, err := meta.Registry(ctx, r.Name)

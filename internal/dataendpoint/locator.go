@@ -42,6 +42,10 @@ type LocatorConfig struct {
 	Region         string        // the region of this node, whose data endpoints the URLs name
 	TTL            time.Duration // lifetime of the tokens; zero: the Minter's default
 	BindClientAddr bool          // bind each token to the address of the client it was minted for
+	// Port, when set, is the port the data endpoints are reached on (a
+	// listener of their own); otherwise the URL keeps the port of the
+	// login server request.
+	Port string
 }
 
 // Locator tells the login server where a blob is served when its registry
@@ -66,6 +70,8 @@ func NewLocator(m Minter, cfg LocatorConfig) (*Locator, error) {
 		return nil, berth.E(op, berth.KindInvalid, "region %q is not a DNS label", cfg.Region)
 	case cfg.TTL < 0:
 		return nil, berth.E(op, berth.KindInvalid, "token lifetime %s is negative", cfg.TTL)
+	case cfg.Port != "" && !validPort(cfg.Port):
+		return nil, berth.E(op, berth.KindInvalid, "data endpoint port %q is not a port number", cfg.Port)
 	}
 	cfg.Domain = d
 	return &Locator{minter: m, cfg: cfg}, nil
@@ -110,6 +116,12 @@ func (l *Locator) BlobURL(r *http.Request, reg berth.Registry, repo string, d di
 	port := ""
 	if _, p, err := net.SplitHostPort(r.Host); err == nil && p != def && validPort(p) {
 		port = p
+	}
+	if l.cfg.Port != "" {
+		port = l.cfg.Port
+		if port == def {
+			port = ""
+		}
 	}
 	return URL(scheme, l.cfg.Domain, port, c, token), nil
 }

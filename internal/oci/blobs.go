@@ -2,6 +2,8 @@ package oci
 
 import (
 	"errors"
+
+	"berth/internal/berth"
 	"io"
 	"net/http"
 
@@ -35,6 +37,17 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, q request) {
 	}
 	hdr := w.Header()
 	hdr.Set("Docker-Content-Digest", d.String())
+	if url, err := h.blobURL(r, q, d); err != nil || url != "" {
+		if err != nil {
+			h.writeError(w, r, err, resBlob)
+			return
+		}
+		hdr.Set("Location", url)
+		hdr.Set("Cache-Control", "no-store")
+		hdr.Set("Content-Length", "0")
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return
+	}
 	hdr.Set("ETag", `"`+d.String()+`"`)
 	hdr.Set("Accept-Ranges", "bytes")
 	hdr.Set("Cache-Control", "max-age=31536000")
@@ -75,6 +88,32 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, q request) {
 	if _, err := io.Copy(w, body); err != nil {
 		h.log.DebugContext(r.Context(), "blob body not fully sent", "digest", d, "err", err)
 	}
+}
+
+// BlobLocator decides where a client downloads a blob from: a dedicated
+// data endpoint, or a storage service's own signed URL. It returns "" when
+// the handler should stream the blob itself. It is asked only after the
+// request was authorized and the blob found in the repository.
+type BlobLocator interface {
+	BlobURL(r *http.Request, reg berth.Registry, repo string, d digest.Digest, p berth.Principal) (string, error)
+}
+
+// blobURL asks the locators in order and returns the first URL, or "".
+func (h *Handler) blobURL(r *http.Request, q request, d digest.Digest) (string, error) {
+	if len(h.locate) == 0 {
+		return "", nil
+	}
+	p, ok := PrincipalFrom(r.Context())
+	if !ok {
+		p = berth.Principal{Kind: berth.PrincipalAnonymous, Registry: q.registry}
+	}
+	for _, l := range h.locate {
+		url, err := l.BlobURL(r, q.reg, q.name, d, p)
+		if err != nil || url != "" {
+			return url, err
+		}
+	}
+	return "", nil
 }
 
 // deleteBlob removes a blob from a repository. The bytes stay in storage

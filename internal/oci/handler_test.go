@@ -53,7 +53,7 @@ func newEnv(t *testing.T) *env {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := oci.NewHandler(hosts.New(meta, "example.com", time.Second), meta, blobs, nil, nil, log)
+	h := oci.NewHandler(oci.Deps{Hosts: hosts.New(meta, "example.com", time.Second), Meta: meta, Blobs: blobs, Log: log})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv}

@@ -21,21 +21,36 @@ type Store interface {
 	berth.UploadStore
 }
 
-// Handler serves /v2/ for every registry of the node.
-type Handler struct {
-	hosts HostResolver
-	meta  Store
-	blobs berth.BlobStore
-	auth  Authorizer
-	limit Limiter
-	log   *slog.Logger
+// Deps are what the API is built on. Hosts, Meta, Blobs and Log are
+// required. With a nil Auth every request is allowed (and anonymous); with
+// a nil Limit nothing is rate limited; without Locators every blob is
+// streamed by the handler itself.
+type Deps struct {
+	Hosts HostResolver
+	Meta  Store
+	Blobs berth.BlobStore
+	Auth  Authorizer
+	Limit Limiter
+	// Locators are asked in order where a blob should be downloaded from;
+	// the first URL wins (see BlobLocator).
+	Locators []BlobLocator
+	Log      *slog.Logger
 }
 
-// NewHandler returns the /v2/ API over the given stores. With a nil
-// Authorizer every request is allowed (and anonymous); with a nil Limiter
-// nothing is rate limited.
-func NewHandler(hosts HostResolver, meta Store, blobs berth.BlobStore, auth Authorizer, limit Limiter, log *slog.Logger) *Handler {
-	return &Handler{hosts: hosts, meta: meta, blobs: blobs, auth: auth, limit: limit, log: log}
+// Handler serves /v2/ for every registry of the node.
+type Handler struct {
+	hosts  HostResolver
+	meta   Store
+	blobs  berth.BlobStore
+	auth   Authorizer
+	limit  Limiter
+	locate []BlobLocator
+	log    *slog.Logger
+}
+
+// NewHandler returns the /v2/ API over d.
+func NewHandler(d Deps) *Handler {
+	return &Handler{hosts: d.Hosts, meta: d.Meta, blobs: d.Blobs, auth: d.Auth, limit: d.Limit, locate: d.Locators, log: d.Log}
 }
 
 // request is one parsed API call.
