@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"berth/internal/berth"
+	"berth/internal/metadata/sqlite"
+	"berth/internal/mgmt/mgmttest"
+)
+
+// newTestNode builds a node as `berth serve` does, over SQLite and the
+// filesystem in a temporary data directory, with the default registry.
+func newTestNode(t *testing.T) (*node, nodeStore, serveConfig) {
+	t.Helper()
+	dir := t.TempDir()
+	c := serveConfig{dataDir: dir, domain: "example.com", region: "eastus", auth: true}
+	meta, err := sqlite.Open(filepath.Join(dir, "metadata.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { meta.Close() })
+	ctx := context.Background()
+	if err := ensureRegistries(ctx, meta, c); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	n, err := newNode(ctx, c, meta, operatorVerifier("operator-secret"), false, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, meta, c
+}
+
+// TestManagementSuiteOnNode runs the management API suite against the
+// node's real wiring: SQLite metadata, the auth package's passwords and
+// built-in scope maps.
+func TestManagementSuiteOnNode(t *testing.T) {
+	mgmttest.Run(t, func(t *testing.T) mgmttest.Target {
+		n, meta, c := newTestNode(t)
+		return mgmttest.Target{Handler: n, Token: "operator-secret", Domain: c.domain, Region: c.region, Content: meta}
+	})
+}
+
+func TestDefaultRegistry(t *testing.T) {
+	_, meta, _ := newTestNode(t)
+	r, err := meta.RegistryByAlias(context.Background(), "localhost")
+	if err != nil || r.Name != defaultRegistry || r.SKU != berth.SKUPremium {
+		t.Fatalf("default registry = %+v, %v", r, err)
+	}
+}
