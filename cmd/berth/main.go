@@ -1,5 +1,7 @@
-// Command berth runs a node of the berth registry service (berth serve) and,
-// in later subcommands, talks to its management API.
+// Command berth runs a node of the berth registry service (berth serve),
+// and its other subcommands (registry, credential, scope-map, token,
+// repository, manifest, login, ca) are clients of the node's management
+// API in the style of az acr.
 package main
 
 import (
@@ -36,5 +38,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(serveCommand(getenv, stderr))
+	cli := newCLI(getenv)
+	root.AddCommand(cli.registryCommand())
+	root.AddCommand(cli.credentialCommand())
+	root.AddCommand(cli.scopeMapCommand())
+	root.AddCommand(cli.tokenCommand())
+	root.AddCommand(cli.repositoryCommand())
+	root.AddCommand(cli.manifestCommand())
+	root.AddCommand(cli.loginAliasCommand())
+	root.AddCommand(cli.caCommand())
 	return root.ExecuteContext(ctx)
 }

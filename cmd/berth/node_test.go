@@ -52,3 +52,11 @@ func TestDefaultRegistry(t *testing.T) {
 		t.Fatalf("default registry = %+v, %v", r, err)
 	}
 }
+
+// TestCLIOnNode runs the CLI suite against the node's real wiring.
+func TestCLIOnNode(t *testing.T) {
+	runCLISuite(t, func(t *testing.T) mgmttest.Target {
+		n, meta, c := newTestNode(t)
+		return mgmttest.Target{Handler: n, Token: "operator-secret", Domain: c.domain, Region: c.region, Content: meta}
+	})
+}
