@@ -61,14 +61,13 @@ func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator 
 	if err != nil {
 		return nil, err
 	}
-	limiter, err := ratelimit.New(ratelimit.Config{}, ratelimit.NewMemory(100_000))
-	if err != nil {
-		return nil, err
-	}
 	var authz oci.Authorizer
 	var limit oci.Limiter
 	if c.auth {
-		authz, limit = authSvc, ratelimit.PrincipalLimiter{Limiter: limiter}
+		authz = authSvc
+		if limit, err = newLimiter(c); err != nil {
+			return nil, err
+		}
 	}
 	signer, err := dataendpoint.NewSigner(meta, dataendpoint.SignerConfig{Log: log}, time.Now)
 	if err != nil {
@@ -108,6 +107,23 @@ func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator 
 // ServeHTTP sends requests for a data endpoint host (*.data.<domain>) to the
 // data endpoint handler, which serves only signed blob reads, and every other
 // request to the login server, token and management APIs.
+// newLimiter returns the rate limiter of --rate-limits and --rate-burst, or
+// nil when limits are off.
+func newLimiter(c serveConfig) (oci.Limiter, error) {
+	if c.rateLimits == "off" {
+		return nil, nil
+	}
+	limits, err := ratelimit.ParseLimits(c.rateLimits)
+	if err != nil {
+		return nil, fmt.Errorf("--rate-limits: %w", err)
+	}
+	l, err := ratelimit.New(ratelimit.Config{Limits: limits, Burst: c.rateBurst}, ratelimit.NewMemory(100_000))
+	if err != nil {
+		return nil, fmt.Errorf("--rate-limits: %w", err)
+	}
+	return ratelimit.PrincipalLimiter{Limiter: l}, nil
+}
+
 func (n *node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if n.isDataHost(r.Host) {
 		n.data.ServeHTTP(w, r)

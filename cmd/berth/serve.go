@@ -38,6 +38,8 @@ type serveConfig struct {
 	tlsCert    string
 	tlsKey     string
 	dataListen string
+	rateLimits string
+	rateBurst  time.Duration
 }
 
 // defaultRegistry is the registry of the embedded default, reachable as
@@ -71,6 +73,8 @@ Every flag can also be given as the environment variable in brackets.`,
 	f.StringVar(&c.operator, "operator-token", getenv("BERTH_OPERATOR_TOKEN"), "the operator credential; default: the one in <data-dir>/operator-token, generated on first start [BERTH_OPERATOR_TOKEN]")
 	f.BoolVar(&c.tls, "tls", envOr(getenv, "BERTH_TLS", "false") == "true", "serve HTTPS with certificates of the local CA in <data-dir>/tls (see berth ca export) [BERTH_TLS]")
 	f.StringVar(&c.tlsCert, "tls-cert", getenv("BERTH_TLS_CERT"), "serve HTTPS with this certificate chain (PEM) instead of the local CA's [BERTH_TLS_CERT]")
+	f.StringVar(&c.rateLimits, "rate-limits", getenv("BERTH_RATE_LIMITS"), `operations per minute per SKU, e.g. "Basic=1000/100,Premium=10000/2000" (reads/writes; ACR's figures by default), or "off" [BERTH_RATE_LIMITS]`)
+	f.DurationVar(&c.rateBurst, "rate-burst", time.Minute, "how much of a minute's operations may come at once")
 	f.StringVar(&c.dataListen, "data-listen", getenv("BERTH_DATA_LISTEN"), "also serve the data endpoints on this address; their URLs then name its port [BERTH_DATA_LISTEN]")
 	f.StringVar(&c.tlsKey, "tls-key", getenv("BERTH_TLS_KEY"), "the private key (PEM) of --tls-cert [BERTH_TLS_KEY]")
 	return cmd
