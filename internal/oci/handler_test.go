@@ -29,6 +29,7 @@ import (
 type env struct {
 	t   *testing.T
 	srv *httptest.Server
+	dir string // holds meta.db and blobs/
 }
 
 func newEnv(t *testing.T) *env {
@@ -56,11 +57,11 @@ func newEnv(t *testing.T) *env {
 	h := oci.NewHandler(oci.Deps{Hosts: hosts.New(meta, "example.com", time.Second), Meta: meta, Blobs: blobs, Log: log})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv}
+	return &env{t: t, srv: srv, dir: dir}
 }
 
 // on returns e reporting to t, for use inside subtests.
-func (e *env) on(t *testing.T) *env { return &env{t: t, srv: e.srv} }
+func (e *env) on(t *testing.T) *env { return &env{t: t, srv: e.srv, dir: e.dir} }
 
 // response is a completed exchange.
 type response struct {

@@ -76,6 +76,12 @@ func (s *server) url(path string) string { return "http://" + s.addr() + path }
 
 func (s *server) start() {
 	s.t.Helper()
+	s.waitReady(s.startNoWait())
+}
+
+// startNoWait starts the process and returns a channel closed when it exits.
+func (s *server) startNoWait() <-chan struct{} {
+	s.t.Helper()
 	args := append([]string{"serve", "--listen", s.addr(), "--data-dir", s.dataDir}, s.args...)
 	cmd := exec.Command(berthBin, args...)
 	cmd.Stdout = s.logs
@@ -97,7 +103,7 @@ func (s *server) start() {
 		fmt.Fprintf(s.logs, "--- berth exited: %v\n", err)
 		close(done)
 	}()
-	s.waitReady(done)
+	return done
 }
 
 // waitReady polls GET /v2/ until it answers 200 (or 401 with auth on), failing the test when the
