@@ -51,7 +51,7 @@ func newCLI(getenv func(string) string) *cli {
 func (c *cli) addGlobalFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.server, "server", "", "URL of the management API [BERTH_SERVER] (default "+defaultServer+")")
 	fs.StringVar(&c.token, "token", "", "operator credential [BERTH_TOKEN]")
-	fs.StringVarP(&c.output, "output", "o", "json", "output format: json, jsonc, table, tsv, yaml or none")
+	fs.StringVarP(&c.output, "output", "o", "json", "output format: json, jsonc, table, tsv, yaml or none (show-endpoints also firewall and hosts)")
 	fs.StringVar(&c.query, "query", "", "JMESPath query applied to the result before output (see https://jmespath.org)")
 }
 

@@ -198,11 +198,26 @@ in the same command. Turning the admin user on shows its new passwords once.`,
 	endpointsCmd := nameFlag(&cobra.Command{
 		Use:   "show-endpoints",
 		Short: "Show the host names a client firewall must allow to pull from a registry",
+		Long: `Show the login server and the dedicated data endpoints of a registry.
+
+-o firewall prints the allowlist a client needs, one "host:port" a line with
+the reason as a comment: the login server and one data endpoint per region
+when dedicated data endpoints are on; the login server and the storage
+service's wildcard when blobs come from shared storage. -o hosts prints
+/etc/hosts lines for the names whose addresses the node knows, for a lab or
+a private DNS zone.`,
 		Args:  cobra.NoArgs,
 		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()
 			if err != nil {
 				return err
+			}
+			if c.output == "firewall" || c.output == "hosts" {
+				a, err := cl.ShowAllowlist(cmd.Context(), name)
+				if err != nil {
+					return err
+				}
+				return c.print(cmd, a, allowlistView)
 			}
 			eps, err := cl.ShowEndpoints(cmd.Context(), name)
 			if err != nil {

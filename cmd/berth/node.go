@@ -86,7 +86,8 @@ func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator 
 		Locators: []oci.BlobLocator{locator}, Log: log,
 	})
 	manage := mgmt.NewHandler(
-		mgmt.Config{Domain: c.domain, Region: c.region, VerifyOperator: verifyOperator},
+		mgmt.Config{Domain: c.domain, Region: c.region, VerifyOperator: verifyOperator,
+			Allowlist: allowlister{domain: c.domain, region: c.region, login: c.listen, data: c.dataListen}.Allowlist},
 		mgmt.Deps{
 			Registries:             meta,
 			Identities:             meta,

@@ -48,6 +48,12 @@ func (c *Client) ShowEndpoints(ctx context.Context, name string) (api.Endpoints,
 	return call[api.Endpoints](ctx, c, http.MethodGet, registryPath(name, "endpoints"), nil, nil)
 }
 
+// ShowAllowlist returns what a client firewall must allow to pull from a
+// registry, with the addresses the node knows for those names.
+func (c *Client) ShowAllowlist(ctx context.Context, name string) (api.Allowlist, error) {
+	return call[api.Allowlist](ctx, c, http.MethodGet, registryPath(name, "endpoints", "allowlist"), nil, nil)
+}
+
 // ShowCredentials returns the admin user's name and its passwords' names
 // and creation times; berth keeps no password values. It fails with
 // AdminUserDisabled when the admin user is off.

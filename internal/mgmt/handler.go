@@ -90,6 +90,10 @@ type Config struct {
 	// Health, when set, adds the node's checks of a registry to the report
 	// of GET /api/v1/registries/{name}/health.
 	Health func(ctx context.Context, registry string) []api.HealthCheck
+	// Allowlist, when set, answers GET .../endpoints/allowlist with what
+	// the node knows of its listeners and storage; otherwise the answer
+	// names the registry's hosts on port 443 without addresses.
+	Allowlist func(ctx context.Context, reg berth.Registry) (api.Allowlist, error)
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }

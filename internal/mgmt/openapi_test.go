@@ -88,6 +88,7 @@ var wireTypes = map[string]any{
 	"ErrorResponse": api.ErrorResponse{}, "ErrorDetail": api.ErrorDetail{}, "Version": api.Version{},
 	"Registry": api.Registry{}, "RegistryList": api.RegistryList{}, "CreateRegistryRequest": api.CreateRegistryRequest{},
 	"UpdateRegistryRequest": api.UpdateRegistryRequest{}, "Endpoints": api.Endpoints{}, "DataEndpoint": api.DataEndpoint{},
+	"Allowlist": api.Allowlist{}, "AllowRule": api.AllowRule{}, "HostAddress": api.HostAddress{},
 	"Health": api.Health{}, "HealthCheck": api.HealthCheck{}, "Credentials": api.Credentials{}, "Password": api.Password{},
 	"RenewPasswordRequest": api.RenewPasswordRequest{}, "ScopeMap": api.ScopeMap{}, "ScopeMapList": api.ScopeMapList{},
 	"CreateScopeMapRequest": api.CreateScopeMapRequest{}, "UpdateScopeMapRequest": api.UpdateScopeMapRequest{},

@@ -306,6 +306,28 @@ func (h *Handler) showEndpoints(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, api.Endpoints{LoginServer: h.loginServer(reg), DataEndpoints: h.dataEndpoints(reg)})
 }
 
+func (h *Handler) showAllowlist(w http.ResponseWriter, r *http.Request) error {
+	reg, err := h.registry(r)
+	if err != nil {
+		return err
+	}
+	if h.cfg.Allowlist != nil {
+		a, err := h.cfg.Allowlist(r.Context(), reg)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, a)
+	}
+	a := api.Allowlist{Mode: api.ModeLoginServer, Rules: []api.AllowRule{{Host: h.loginServer(reg), Port: 443, Purpose: "login server"}}, Hosts: []api.HostAddress{}}
+	if eps := h.dataEndpoints(reg); len(eps) > 0 {
+		a.Mode = api.ModeDataEndpoints
+		for _, e := range eps {
+			a.Rules = append(a.Rules, api.AllowRule{Host: e.Endpoint, Port: 443, Purpose: "data endpoint " + e.Region})
+		}
+	}
+	return writeJSON(w, http.StatusOK, a)
+}
+
 // deleteSecrets removes every secret of owner; one already gone is fine.
 func (h *Handler) deleteSecrets(ctx context.Context, registry, owner string) error {
 	secrets, err := h.deps.Identities.Secrets(ctx, registry, owner)

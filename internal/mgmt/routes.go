@@ -33,6 +33,7 @@ func (h *Handler) routes() []route {
 		{"DELETE", regPath, "deleteRegistry", false, h.deleteRegistry},
 		{"GET", regPath + "/health", "checkRegistryHealth", false, h.checkHealth},
 		{"GET", regPath + "/endpoints", "showRegistryEndpoints", false, h.showEndpoints},
+		{"GET", regPath + "/endpoints/allowlist", "showRegistryAllowlist", false, h.showAllowlist},
 
 		{"GET", regPath + "/credentials", "showAdminCredentials", false, h.showCredentials},
 		{"POST", regPath + "/credentials/renew", "renewAdminPassword", false, h.renewCredential},

@@ -79,6 +79,37 @@ type Endpoints struct {
 	DataEndpoints []DataEndpoint `json:"dataEndpoints"` // empty unless data endpoints are enabled
 }
 
+// The modes of a registry's blob downloads, as Allowlist.Mode names them.
+const (
+	ModeDataEndpoints = "dedicated-data-endpoints" // blobs from <registry>.<region>.data.<domain>
+	ModeSharedStorage = "shared-storage"           // blobs from the storage service's own signed URLs
+	ModeLoginServer   = "login-server"             // the login server streams blobs itself
+)
+
+// Allowlist is what a client firewall must allow to pull from a registry,
+// with the addresses the node knows for those names:
+// GET /api/v1/registries/{name}/endpoints/allowlist.
+type Allowlist struct {
+	Mode  string        `json:"mode"`
+	Rules []AllowRule   `json:"rules"`
+	Hosts []HostAddress `json:"hosts"`
+}
+
+// AllowRule allows one destination. Host may be a wildcard ("*.blob.example.net")
+// where the storage service gives every account a name under one domain.
+type AllowRule struct {
+	Host    string `json:"host"`
+	Port    int    `json:"port"`
+	Purpose string `json:"purpose"`
+}
+
+// HostAddress is one address a host name resolves to, as /etc/hosts or a
+// private DNS zone would hold it.
+type HostAddress struct {
+	Address string `json:"address"`
+	Host    string `json:"host"`
+}
+
 // DataEndpoint is the dedicated data endpoint of a registry in one region.
 type DataEndpoint struct {
 	Region   string `json:"region"`
