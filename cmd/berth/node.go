@@ -32,11 +32,16 @@ type nodeStore interface {
 // token service (/oauth2/) and the management API (/api/), on every host.
 type node struct {
 	mux    *http.ServeMux
+	forget func() // drops the cached registries
 	data   http.Handler // the data endpoints of the node's region
 	domain string
 	auth   *auth.Service
 	log    *slog.Logger
 }
+
+// hostCacheTTL bounds how long a node serves a registry with settings that
+// another node changed (this node forgets at once).
+const hostCacheTTL = 2 * time.Second
 
 // keyRotation is how old the newest token signing key may get before the
 // node rotates it; keyCheck is how often it looks.
@@ -56,7 +61,7 @@ func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator 
 	if tls {
 		scheme = "https"
 	}
-	resolver := hosts.New(meta, c.domain, 5*time.Second)
+	resolver := hosts.New(meta, c.domain, hostCacheTTL)
 	authSvc, err := auth.NewService(auth.Config{Domain: c.domain, Scheme: scheme, OperatorToken: verifyOperator}, meta, namespacedKeys{meta, "bearer-"}, log)
 	if err != nil {
 		return nil, err
@@ -87,7 +92,8 @@ func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator 
 	})
 	manage := mgmt.NewHandler(
 		mgmt.Config{Domain: c.domain, Region: c.region, VerifyOperator: verifyOperator,
-			Allowlist: allowlister{domain: c.domain, region: c.region, login: c.listen, data: c.dataListen}.Allowlist},
+			Allowlist: allowlister{domain: c.domain, region: c.region, login: c.listen, data: c.dataListen}.Allowlist,
+			Changed:   func(string) { resolver.Forget() }},
 		mgmt.Deps{
 			Registries:             meta,
 			Identities:             meta,
@@ -102,7 +108,7 @@ func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator 
 	mux.Handle("/v2", api)
 	mux.Handle("/oauth2/", authSvc.Handler(resolver))
 	mux.Handle("/api/", manage)
-	return &node{mux: mux, data: data, domain: strings.ToLower(c.domain), auth: authSvc, log: log}, nil
+	return &node{mux: mux, forget: resolver.Forget, data: data, domain: strings.ToLower(c.domain), auth: authSvc, log: log}, nil
 }
 
 // ServeHTTP sends requests for a data endpoint host (*.data.<domain>) to the

@@ -83,3 +83,12 @@ func (r *Resolver) lookup(ctx context.Context, hostport string) (berth.Registry,
 	}
 	return berth.Registry{}, berth.E("hosts.ResolveHost", berth.KindNotFound, "no registry answers for host %q", hostport)
 }
+
+// Forget drops every cached answer, so that a registry's changed settings
+// (or its deletion) take effect on this node at the next request. Other
+// nodes see the change within their cache's ttl.
+func (r *Resolver) Forget() {
+	r.mu.Lock()
+	clear(r.cache)
+	r.mu.Unlock()
+}

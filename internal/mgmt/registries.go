@@ -244,6 +244,7 @@ func (h *Handler) updateRegistry(w http.ResponseWriter, r *http.Request) error {
 	if err := h.deps.Registries.UpdateSettings(ctx, reg.Name, s); err != nil {
 		return about(err, resRegistry, reg.Name, "")
 	}
+	h.changed(reg.Name)
 	if old.AdminUserEnabled && !s.AdminUserEnabled {
 		if err := h.deleteSecrets(ctx, reg.Name, berth.AdminOwner); err != nil {
 			return err
@@ -253,6 +254,13 @@ func (h *Handler) updateRegistry(w http.ResponseWriter, r *http.Request) error {
 	out := h.toRegistry(reg)
 	out.Credentials = creds
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// changed tells the node that a registry's settings changed or it is gone.
+func (h *Handler) changed(registry string) {
+	if h.cfg.Changed != nil {
+		h.cfg.Changed(registry)
+	}
 }
 
 func setBool(dst *bool, v *bool) {
@@ -269,6 +277,7 @@ func (h *Handler) deleteRegistry(w http.ResponseWriter, r *http.Request) error {
 	if err := h.deps.Registries.DeleteRegistry(r.Context(), reg.Name); err != nil {
 		return about(err, resRegistry, reg.Name, "")
 	}
+	h.changed(reg.Name)
 	return noContent(w)
 }
 
