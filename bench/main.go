@@ -65,8 +65,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.berth, "berth", "", "berth binary; empty builds ./cmd/berth of -repo")
-	fs.StringVar(&c.berthArgs, "berth-args", "--access-log=false --log-level=error",
-		"extra arguments of berth serve (the default matches Distribution's errors-only logging without access log)")
+	fs.StringVar(&c.berthArgs, "berth-args", "auto",
+		"extra arguments of berth serve; auto: those of "+strings.Join(berthAutoArgs, " ")+
+			" that the binary offers (errors-only logging without access log, as Distribution is run, no auth, no rate limits)")
 	fs.StringVar(&c.repo, "repo", ".", "module root to build berth from")
 	fs.StringVar(&c.registry, "registry", "", "Distribution registry binary (default $(go env GOPATH)/bin/registry)")
 	fs.StringVar(&c.htpasswd, "dist-htpasswd", "", "run Distribution with htpasswd basic auth from this file")
@@ -85,8 +86,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.tagsWorkers, "tags-workers", 64, "concurrent tag seeders")
 	fs.DurationVar(&c.tagsSeedTimeout, "tags-seed-timeout", 45*time.Minute, "stop seeding the large tag set after this long")
 	fs.BoolVar(&c.tagsDistribution, "tags-distribution", false, "run the tags workload against Distribution too")
-	fs.StringVar(&c.workdir, "workdir", "", "directory for data and logs (default a new temporary directory)")
-	fs.BoolVar(&c.keep, "keep", false, "keep the work directory")
+	fs.StringVar(&c.workdir, "workdir", "", "directory for data and logs, kept afterwards (default a new temporary directory)")
+	fs.BoolVar(&c.keep, "keep", false, "keep the temporary work directory")
 	fs.Float64Var(&c.quietLimit, "quiet-limit", 0.2, "before each run, wait until other processes use fewer cores than this")
 	fs.DurationVar(&c.quietMax, "quiet-max", time.Minute, "longest wait for a quiet machine before a run (0: do not wait)")
 	fs.StringVar(&c.out, "out", "", "also write the markdown report to this file")
@@ -207,11 +208,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if work, err = os.MkdirTemp("", "berth-bench-"); err != nil {
 			return err
 		}
+		if !cfg.keep {
+			defer os.RemoveAll(work)
+		}
 	} else if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
-	}
-	if !cfg.keep {
-		defer os.RemoveAll(work)
 	}
 	b := &bench{cfg: cfg, big: newBigBlobs(cfg.bigSize.n), res: newResults(), stderr: stderr,
 		tags: map[string]*tagSet{}}
@@ -298,7 +299,14 @@ func (b *bench) start(ctx context.Context, work string, ws []*workload) ([]*targ
 		name  string
 		start func() (*target, error)
 	}{
-		{targetBerth, func() (*target, error) { return startBerth(ctx, bin, strings.Fields(b.cfg.berthArgs), work, conns) }},
+		{targetBerth, func() (*target, error) {
+			args := strings.Fields(b.cfg.berthArgs)
+			if b.cfg.berthArgs == "auto" {
+				args = berthArgs(ctx, bin)
+			}
+			b.logf("berth serve arguments: %s", strings.Join(args, " "))
+			return startBerth(ctx, bin, args, work, conns)
+		}},
 		{targetDistribution, func() (*target, error) {
 			return startDistribution(ctx, b.cfg.registry, work, b.cfg.htpasswd, auth, conns)
 		}},
@@ -349,14 +357,14 @@ func (b *bench) runWorkload(ctx context.Context, w *workload, all []*target) err
 			if err != nil {
 				return fmt.Errorf("round %d on %s: %w", r+1, t.name, err)
 			}
-			b.logf("%s: round %d on %s: %s (others used %.2f cores before)", w.name, r+1, t.name, brief(ms), other)
+			b.logf("%s: round %d on %s: %s (others used %.2f cores before)", w.name, r+1, t.name, summary(ms), other)
 			b.res.add(w.name, t.name, ms)
 		}
 	}
 	return nil
 }
 
-func brief(ms []metric) string {
+func summary(ms []metric) string {
 	var parts []string
 	for _, m := range ms {
 		if !m.cpu {

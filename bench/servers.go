@@ -211,6 +211,24 @@ func buildBerth(ctx context.Context, repo, dir string) (string, error) {
 	return out, nil
 }
 
+// berthAutoArgs are the berth serve flags that make a node comparable with
+// the way Distribution is run here: errors-only logging without access log,
+// no authentication and no rate limits.
+var berthAutoArgs = []string{"--access-log=false", "--log-level=error", "--auth=false", "--rate-limits=off"}
+
+// berthArgs returns those of berthAutoArgs that `bin serve -h` lists.
+func berthArgs(ctx context.Context, bin string) []string {
+	help, _ := exec.CommandContext(ctx, bin, "serve", "-h").CombinedOutput()
+	var args []string
+	for _, a := range berthAutoArgs {
+		name, _, _ := strings.Cut(a, "=")
+		if bytes.Contains(help, []byte(name+" ")) {
+			args = append(args, a)
+		}
+	}
+	return args
+}
+
 // defaultRegistryPath returns $(go env GOPATH)/bin/registry.
 func defaultRegistryPath() string {
 	b, err := exec.Command("go", "env", "GOPATH").Output()

@@ -206,7 +206,7 @@ when dedicated data endpoints are on; the login server and the storage
 service's wildcard when blobs come from shared storage. -o hosts prints
 /etc/hosts lines for the names whose addresses the node knows, for a lab or
 a private DNS zone.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
 			cl, err := c.client()
 			if err != nil {

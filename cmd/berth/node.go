@@ -32,7 +32,7 @@ type nodeStore interface {
 // token service (/oauth2/) and the management API (/api/), on every host.
 type node struct {
 	mux    *http.ServeMux
-	forget func() // drops the cached registries
+	forget func()       // drops the cached registries
 	data   http.Handler // the data endpoints of the node's region
 	domain string
 	auth   *auth.Service
