@@ -12,6 +12,7 @@ import (
 
 	"berth/internal/auth"
 	"berth/internal/berth"
+	"berth/internal/blobstore/azblob"
 	"berth/internal/blobstore/fs"
 	"berth/internal/dataendpoint"
 	"berth/internal/hosts"
@@ -53,9 +54,9 @@ const (
 // newNode wires the node's handlers over meta and the blob store in the
 // data directory. verifyOperator checks the operator credential.
 func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator func(string) bool, tls bool, log *slog.Logger) (*node, error) {
-	blobs, err := fs.New(filepath.Join(c.dataDir, "blobs"))
+	blobs, storageLocator, err := openBlobStore(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("blob store: %w", err)
+		return nil, err
 	}
 	scheme := "http"
 	if tls {
@@ -88,11 +89,11 @@ func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator 
 	}
 	api := oci.NewHandler(oci.Deps{
 		Hosts: resolver, Meta: meta, Blobs: blobs, Auth: authz, Limit: limit,
-		Locators: []oci.BlobLocator{locator}, Log: log,
+		Locators: append([]oci.BlobLocator{locator}, storageLocator...), Log: log,
 	})
 	manage := mgmt.NewHandler(
 		mgmt.Config{Domain: c.domain, Region: c.region, VerifyOperator: verifyOperator,
-			Allowlist: allowlister{domain: c.domain, region: c.region, login: c.listen, data: c.dataListen}.Allowlist,
+			Allowlist: allowlister{domain: c.domain, region: c.region, login: c.listen, data: c.dataListen, storage: storageURL(c, storageLocator)}.Allowlist,
 			Changed:   func(string) { resolver.Forget() }},
 		mgmt.Deps{
 			Registries:             meta,
@@ -114,6 +115,43 @@ func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator 
 // ServeHTTP sends requests for a data endpoint host (*.data.<domain>) to the
 // data endpoint handler, which serves only signed blob reads, and every other
 // request to the login server, token and management APIs.
+// openBlobStore opens the blob store of --blob-store: the filesystem under
+// the data directory, or an Azure Blob Storage container, whose read-only
+// SAS URLs also make a locator for the shared-storage mode.
+func openBlobStore(ctx context.Context, c serveConfig) (berth.BlobStore, []oci.BlobLocator, error) {
+	switch c.blobStore {
+	case "", "fs":
+		s, err := fs.New(filepath.Join(c.dataDir, "blobs"))
+		if err != nil {
+			return nil, nil, fmt.Errorf("blob store: %w", err)
+		}
+		return s, nil, nil
+	case "azblob":
+		s, err := azblob.New(ctx, azblob.Config{AccountName: c.azAccount, AccountKey: c.azKey, ServiceURL: c.azURL,
+			PublicURL: c.azPublicURL, Container: c.azContainer})
+		if err != nil {
+			return nil, nil, fmt.Errorf("azblob blob store: %w", err)
+		}
+		return s, []oci.BlobLocator{azblob.NewLocator(s)}, nil
+	}
+	return nil, nil, fmt.Errorf(`--blob-store must be "fs" or "azblob", not %q`, c.blobStore)
+}
+
+// storageURL is the storage service clients download from in the
+// shared-storage mode, or "" when blobs never leave through storage URLs.
+func storageURL(c serveConfig, locators []oci.BlobLocator) string {
+	if len(locators) == 0 {
+		return ""
+	}
+	if c.azPublicURL != "" {
+		return c.azPublicURL
+	}
+	if c.azURL != "" {
+		return c.azURL
+	}
+	return "https://" + c.azAccount + ".blob.core.windows.net/"
+}
+
 // newLimiter returns the rate limiter of --rate-limits and --rate-burst, or
 // nil when limits are off.
 func newLimiter(c serveConfig) (oci.Limiter, error) {

@@ -40,6 +40,13 @@ type serveConfig struct {
 	dataListen string
 	rateLimits string
 	rateBurst  time.Duration
+
+	blobStore   string // "fs" or "azblob"
+	azURL       string
+	azAccount   string
+	azKey       string
+	azContainer string
+	azPublicURL string
 }
 
 // defaultRegistry is the registry of the embedded default, reachable as
@@ -73,6 +80,12 @@ Every flag can also be given as the environment variable in brackets.`,
 	f.StringVar(&c.operator, "operator-token", getenv("BERTH_OPERATOR_TOKEN"), "the operator credential; default: the one in <data-dir>/operator-token, generated on first start [BERTH_OPERATOR_TOKEN]")
 	f.BoolVar(&c.tls, "tls", envOr(getenv, "BERTH_TLS", "false") == "true", "serve HTTPS with certificates of the local CA in <data-dir>/tls (see berth ca export) [BERTH_TLS]")
 	f.StringVar(&c.tlsCert, "tls-cert", getenv("BERTH_TLS_CERT"), "serve HTTPS with this certificate chain (PEM) instead of the local CA's [BERTH_TLS_CERT]")
+	f.StringVar(&c.blobStore, "blob-store", envOr(getenv, "BERTH_BLOB_STORE", "fs"), `where blobs live: "fs" (under the data directory) or "azblob" (Azure Blob Storage) [BERTH_BLOB_STORE]`)
+	f.StringVar(&c.azURL, "azblob-url", getenv("BERTH_AZBLOB_URL"), "Azure Blob service URL, e.g. https://<account>.blob.core.windows.net/ [BERTH_AZBLOB_URL]")
+	f.StringVar(&c.azAccount, "azblob-account", getenv("BERTH_AZBLOB_ACCOUNT"), "Azure storage account name [BERTH_AZBLOB_ACCOUNT]")
+	f.StringVar(&c.azKey, "azblob-key", getenv("BERTH_AZBLOB_KEY"), "Azure storage account key (base64); prefer the environment variable [BERTH_AZBLOB_KEY]")
+	f.StringVar(&c.azPublicURL, "azblob-public-url", getenv("BERTH_AZBLOB_PUBLIC_URL"), "the blob endpoint as clients reach it, for SAS URLs in shared-storage mode; default --azblob-url [BERTH_AZBLOB_PUBLIC_URL]")
+	f.StringVar(&c.azContainer, "azblob-container", envOr(getenv, "BERTH_AZBLOB_CONTAINER", "berth"), "Azure Blob container for every registry's blobs [BERTH_AZBLOB_CONTAINER]")
 	f.StringVar(&c.rateLimits, "rate-limits", getenv("BERTH_RATE_LIMITS"), `operations per minute per SKU, e.g. "Basic=1000/100,Premium=10000/2000" (reads/writes; ACR's figures by default), or "off" [BERTH_RATE_LIMITS]`)
 	f.DurationVar(&c.rateBurst, "rate-burst", time.Minute, "how much of a minute's operations may come at once")
 	f.StringVar(&c.dataListen, "data-listen", getenv("BERTH_DATA_LISTEN"), "also serve the data endpoints on this address; their URLs then name its port [BERTH_DATA_LISTEN]")

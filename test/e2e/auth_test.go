@@ -33,7 +33,7 @@ func newAuthEnv(t *testing.T, extraArgs ...string) *authEnv {
 		t.Fatalf("operator credential: %v", err)
 	}
 	hosts := filepath.Join(t.TempDir(), "hosts")
-	content := "127.0.0.1 localhost contoso.localhost fabrikam.localhost\n"
+	content := "127.0.0.1 localhost contoso.localhost fabrikam.localhost default.local.data.localhost contoso.local.data.localhost registry.blob.storage.test\n"
 	if err := os.WriteFile(hosts, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func (s *Store) SignedURL(ctx context.Context, registry string, dgst digest.Dige
 		return "", berth.E(op, berth.KindInternal, "signing a URL for blob %s of registry %q: %w", dgst, registry, err)
 	}
 	// The name is left unescaped: every character of it is safe in a path.
-	u := s.service.JoinPath(s.bucket, name)
+	u := s.public.JoinPath(s.bucket, name)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }

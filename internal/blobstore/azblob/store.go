@@ -43,6 +43,11 @@ type Config struct {
 	// SASTTL is how long the SAS URLs of a Locator stay valid; zero means
 	// DefaultSASTTL.
 	SASTTL time.Duration
+	// PublicURL, when set, is the blob endpoint of the account as clients
+	// reach it (a custom domain, or the account's production-style name
+	// where the node itself reaches the service by address); SAS URLs are
+	// built on it. Empty means ServiceURL.
+	PublicURL string
 }
 
 // Store is a berth.BlobStore that keeps every registry's blobs and uploads
@@ -58,6 +63,7 @@ type Store struct {
 	container *container.Client
 	bucket    string // the container's name
 	service   *url.URL
+	public    *url.URL // where clients reach the service; SAS URLs name it
 	cred      *azblob.SharedKeyCredential
 	https     bool
 	sasTTL    time.Duration
@@ -92,6 +98,13 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, berth.E(op, berth.KindInvalid, "invalid storage service URL %q: want an http or https URL", cfg.ServiceURL)
 	}
+	public := u
+	if cfg.PublicURL != "" {
+		public, err = url.Parse(cfg.PublicURL)
+		if err != nil || (public.Scheme != "https" && public.Scheme != "http") || public.Host == "" {
+			return nil, berth.E(op, berth.KindInvalid, "invalid public storage URL %q: want an http or https URL", cfg.PublicURL)
+		}
+	}
 	cred, err := azblob.NewSharedKeyCredential(cfg.AccountName, cfg.AccountKey)
 	if err != nil {
 		return nil, berth.E(op, berth.KindInvalid, "storage account key of %q: %w", cfg.AccountName, err)
@@ -104,8 +117,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		container: client.ServiceClient().NewContainerClient(cfg.Container),
 		bucket:    cfg.Container,
 		service:   u,
+		public:    public,
 		cred:      cred,
-		https:     u.Scheme == "https",
+		https:     u.Scheme == "https" && public.Scheme == "https",
 		sasTTL:    cfg.SASTTL,
 	}
 	if _, err := s.container.Create(ctx, nil); err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
