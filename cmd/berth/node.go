@@ -16,6 +16,7 @@ import (
 	"berth/internal/blobstore/fs"
 	"berth/internal/dataendpoint"
 	"berth/internal/hosts"
+	"berth/internal/metacache"
 	"berth/internal/mgmt"
 	"berth/internal/oci"
 	"berth/internal/ratelimit"
@@ -87,14 +88,15 @@ func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator 
 	if err != nil {
 		return nil, err
 	}
+	reads := metacache.New(meta, c.readCache)
 	api := oci.NewHandler(oci.Deps{
-		Hosts: resolver, Meta: meta, Blobs: blobs, Auth: authz, Limit: limit,
+		Hosts: resolver, Meta: reads, Blobs: blobs, Auth: authz, Limit: limit,
 		Locators: append([]oci.BlobLocator{locator}, storageLocator...), Log: log,
 	})
 	manage := mgmt.NewHandler(
 		mgmt.Config{Domain: c.domain, Region: c.region, VerifyOperator: verifyOperator,
 			Allowlist: allowlister{domain: c.domain, region: c.region, login: c.listen, data: c.dataListen, storage: storageURL(c, storageLocator)}.Allowlist,
-			Changed:   func(string) { resolver.Forget() }},
+			Changed:   func(string) { resolver.Forget(); reads.Forget() }},
 		mgmt.Deps{
 			Registries:             meta,
 			Identities:             meta,

@@ -40,6 +40,7 @@ type serveConfig struct {
 	dataListen string
 	rateLimits string
 	rateBurst  time.Duration
+	readCache  time.Duration
 
 	blobStore   string // "fs" or "azblob"
 	azURL       string
@@ -88,6 +89,7 @@ Every flag can also be given as the environment variable in brackets.`,
 	f.StringVar(&c.azContainer, "azblob-container", envOr(getenv, "BERTH_AZBLOB_CONTAINER", "berth"), "Azure Blob container for every registry's blobs [BERTH_AZBLOB_CONTAINER]")
 	f.StringVar(&c.rateLimits, "rate-limits", getenv("BERTH_RATE_LIMITS"), `operations per minute per SKU, e.g. "Basic=1000/100,Premium=10000/2000" (reads/writes; ACR's figures by default), or "off" [BERTH_RATE_LIMITS]`)
 	f.DurationVar(&c.rateBurst, "rate-burst", time.Minute, "how much of a minute's operations may come at once")
+	f.DurationVar(&c.readCache, "read-cache-ttl", time.Second, "how long a node reuses a tag, manifest or blob lookup; writes made elsewhere are seen within it (0: no cache)")
 	f.StringVar(&c.dataListen, "data-listen", getenv("BERTH_DATA_LISTEN"), "also serve the data endpoints on this address; their URLs then name its port [BERTH_DATA_LISTEN]")
 	f.StringVar(&c.tlsKey, "tls-key", getenv("BERTH_TLS_KEY"), "the private key (PEM) of --tls-cert [BERTH_TLS_KEY]")
 	return cmd

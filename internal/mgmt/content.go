@@ -213,6 +213,7 @@ func (h *Handler) updateRepository(w http.ResponseWriter, r *http.Request) error
 	if err := h.deps.Content.SetRepositoryAttributes(r.Context(), reg.Name, info.Name, info.Attributes); err != nil {
 		return about(err, resRepository, info.Name, "")
 	}
+	h.changed(reg.Name)
 	return writeJSON(w, http.StatusOK, h.toRepository(reg, info))
 }
 
@@ -228,6 +229,7 @@ func (h *Handler) deleteRepository(w http.ResponseWriter, r *http.Request) error
 	if err := h.deps.Content.DeleteRepository(r.Context(), reg.Name, info.Name); err != nil {
 		return about(err, resRepository, info.Name, "")
 	}
+	h.changed(reg.Name)
 	return noContent(w)
 }
 
@@ -310,6 +312,7 @@ func (h *Handler) updateTag(w http.ResponseWriter, r *http.Request) error {
 	if err := h.deps.Content.SetTagAttributes(r.Context(), t.reg.Name, t.repo, tag, info.Attributes); err != nil {
 		return about(err, resTag, tag, t.repo)
 	}
+	h.changed(t.reg.Name)
 	return writeJSON(w, http.StatusOK, toTag(info))
 }
 
@@ -326,6 +329,7 @@ func (h *Handler) deleteTag(w http.ResponseWriter, r *http.Request) error {
 	if err := h.deps.Content.DeleteTag(r.Context(), t.reg.Name, t.repo, tag); err != nil {
 		return about(err, resTag, tag, t.repo)
 	}
+	h.changed(t.reg.Name)
 	return noContent(w)
 }
 
@@ -410,6 +414,7 @@ func (h *Handler) updateManifest(w http.ResponseWriter, r *http.Request) error {
 	if err := h.deps.Content.SetManifestAttributes(r.Context(), t.reg.Name, t.repo, d, info.Attributes); err != nil {
 		return about(err, resManifest, d.String(), t.repo)
 	}
+	h.changed(t.reg.Name)
 	return writeJSON(w, http.StatusOK, toManifest(info))
 }
 
@@ -426,5 +431,6 @@ func (h *Handler) deleteManifest(w http.ResponseWriter, r *http.Request) error {
 	if err := h.deps.Content.DeleteManifest(r.Context(), t.reg.Name, t.repo, d); err != nil {
 		return about(err, resManifest, d.String(), t.repo)
 	}
+	h.changed(t.reg.Name)
 	return noContent(w)
 }

@@ -94,8 +94,9 @@ type Config struct {
 	// the node knows of its listeners and storage; otherwise the answer
 	// names the registry's hosts on port 443 without addresses.
 	Allowlist func(ctx context.Context, reg berth.Registry) (api.Allowlist, error)
-	// Changed, when set, is called after a registry's settings changed or
-	// it was deleted, so the node can drop what it cached of it.
+	// Changed, when set, is called after a registry's settings or content
+	// (attributes, deletions) changed, or it was deleted, so the node can
+	// drop what it cached of it.
 	Changed func(registry string)
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
