@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -113,6 +114,7 @@ user's two passwords: they are shown this once.`,
 	}
 
 	var sku string
+	var urlTTL time.Duration
 	var admin, anon, data *triBool
 	updateCmd := nameFlag(&cobra.Command{
 		Use:   "update",
@@ -126,8 +128,12 @@ in the same command. Turning the admin user on shows its new passwords once.`,
 			if cmd.Flags().Changed("sku") {
 				req.SKU = &sku
 			}
+			if cmd.Flags().Changed("data-endpoint-url-ttl") {
+				secs := int(urlTTL / time.Second)
+				req.DataEndpointURLTTLSeconds = &secs
+			}
 			if req == (api.UpdateRegistryRequest{}) {
-				return fmt.Errorf("nothing to change; give --sku, --admin-enabled, --anonymous-pull-enabled or --data-endpoint-enabled")
+				return fmt.Errorf("nothing to change; give --sku, --admin-enabled, --anonymous-pull-enabled, --data-endpoint-enabled or --data-endpoint-url-ttl")
 			}
 			cl, err := c.client()
 			if err != nil {
@@ -142,6 +148,7 @@ in the same command. Turning the admin user on shows its new passwords once.`,
 	})
 	f = updateCmd.Flags()
 	f.StringVar(&sku, "sku", "", "Basic, Standard or Premium")
+	f.DurationVar(&urlTTL, "data-endpoint-url-ttl", 0, "lifetime of signed data endpoint URLs, 30s to 1h (0: the default, 10m)")
 	updateBools := &boolFlags{cmd: updateCmd}
 	admin = updateBools.add("admin-enabled", "enable or disable the admin user")
 	anon = updateBools.add("anonymous-pull-enabled", "allow or refuse pulls without credentials")

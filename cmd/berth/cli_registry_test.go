@@ -39,6 +39,11 @@ func testRegistryCommands(t *testing.T, e *cliEnv) {
 	if got.SKU != "Standard" || got.DataEndpointEnabled || !got.AnonymousPullEnabled {
 		t.Errorf("update = %+v", got)
 	}
+	e.okJSON(t, &got, "registry", "update", "-n", "contoso", "--data-endpoint-url-ttl", "90s")
+	if got.DataEndpointURLTTLSeconds != 90 {
+		t.Errorf("url ttl = %d", got.DataEndpointURLTTLSeconds)
+	}
+	e.fails(t, "registry update: dataEndpointUrlTtlSeconds must be from 30 to 3600 (or 0 for the default of 600), not 7200", "registry", "update", "-n", "contoso", "--data-endpoint-url-ttl", "2h")
 	e.okJSON(t, &got, "registry", "update", "-n", "contoso", "--admin-enabled")
 	if !got.AdminUserEnabled || got.Credentials == nil || len(got.Credentials.Passwords) != 2 || got.Credentials.Passwords[0].Value == "" {
 		t.Errorf("turning the admin user on: %+v", got)
@@ -99,7 +104,7 @@ func testRegistryErrors(t *testing.T, e *cliEnv) {
 		"registry", "create", "-n", "anonbasic", "--sku", "Basic", "--anonymous-pull-enabled", "true")
 	e.fails(t, `registry update: anonymous pull requires the Standard or Premium SKU; registry "dupreg" is Basic`,
 		"registry", "update", "-n", "dupreg", "--anonymous-pull-enabled")
-	e.fails(t, "registry update: nothing to change; give --sku, --admin-enabled, --anonymous-pull-enabled or --data-endpoint-enabled",
+	e.fails(t, "registry update: nothing to change; give --sku, --admin-enabled, --anonymous-pull-enabled, --data-endpoint-enabled or --data-endpoint-url-ttl",
 		"registry", "update", "-n", "dupreg")
 	e.fails(t, `registry delete: registry "nosuchreg" not found`, "registry", "delete", "-n", "nosuchreg", "-y")
 	e.fails(t, `required flag(s) "sku" not set`, "registry", "create", "-n", "nosku")

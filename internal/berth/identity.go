@@ -23,6 +23,9 @@ type Settings struct {
 	AdminUserEnabled     bool
 	AnonymousPullEnabled bool
 	DataEndpointEnabled  bool
+	// DataEndpointURLTTL is how long the signed data endpoint URLs of the
+	// registry stay valid; zero means the node's default (10 minutes).
+	DataEndpointURLTTL time.Duration
 }
 
 // Secret is one of the (at most two) passwords of a credential owner: the

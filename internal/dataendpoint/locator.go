@@ -98,6 +98,9 @@ func (l *Locator) BlobURL(r *http.Request, reg berth.Registry, repo string, d di
 		Class:      ClassRead,
 		TTL:        l.cfg.TTL,
 	}
+	if reg.DataEndpointURLTTL > 0 {
+		c.TTL = reg.DataEndpointURLTTL // the registry's own lifetime
+	}
 	if l.cfg.BindClientAddr {
 		a, ok := clientAddr(r)
 		if !ok {

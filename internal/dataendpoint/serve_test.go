@@ -329,8 +329,18 @@ func TestBlobURLOverTLS(t *testing.T) {
 		}
 	}
 
+	// A registry's own URL lifetime overrides the locator's.
+	reg.DataEndpointURLTTL = 45 * time.Second
+	r := httptest.NewRequest("GET", "/v2/team/app/blobs/"+testDigest.String(), nil)
+	u, err := loc.BlobURL(r, reg, "team/app", testDigest, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.Verify(context.Background(), u[strings.Index(u, "?bt=")+4:]); err != nil || c.Expires.Sub(c.IssuedAt) != 45*time.Second {
+		t.Errorf("registry TTL: claims %+v, %v", c, err)
+	}
+
 	reg.DataEndpointEnabled = false
-	r := httptest.NewRequest("GET", "/", nil)
 	if u, err := loc.BlobURL(r, reg, "team/app", testDigest, p); u != "" || err != nil {
 		t.Errorf("BlobURL without data endpoints = %q, %v; want \"\"", u, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"slices"
 	"strings"
+	"time"
 
 	"berth/internal/berth"
 )
@@ -13,7 +14,7 @@ import (
 // aliases, one row per alias (one row with a NULL host when it has none),
 // from registries r and registry_aliases a.
 const registryColumns = `SELECT r.name, r.location, r.created_at, r.sku, r.admin_user_enabled,
-r.anonymous_pull_enabled, r.data_endpoint_enabled, a.host FROM `
+r.anonymous_pull_enabled, r.data_endpoint_enabled, r.data_endpoint_url_ttl, a.host FROM `
 
 // CreateRegistry records r with its settings and aliases; KindExists if the
 // name, or one of the aliases, is taken. Aliases are host names, compared without regard to
@@ -30,9 +31,9 @@ func (s *Store) CreateRegistry(ctx context.Context, r berth.Registry) error {
 	return s.update(ctx, op, func(tx *sql.Tx) error {
 		n, err := rowsAffected(tx.ExecContext(ctx,
 			`INSERT INTO registries (name, location, created_at, sku, admin_user_enabled,
-anonymous_pull_enabled, data_endpoint_enabled) VALUES ($1, $2, $3, $4, $5, $6, $7)
+anonymous_pull_enabled, data_endpoint_enabled, data_endpoint_url_ttl) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (name) DO NOTHING`, r.Name, r.Location, nanos(r.CreatedAt), string(r.SKU),
-			r.AdminUserEnabled, r.AnonymousPullEnabled, r.DataEndpointEnabled))
+			r.AdminUserEnabled, r.AnonymousPullEnabled, r.DataEndpointEnabled, int64(r.DataEndpointURLTTL)))
 		if err != nil {
 			return err
 		}
@@ -124,10 +125,12 @@ func (s *Store) queryRegistries(ctx context.Context, query string, args ...any) 
 			sku     string
 			host    sql.NullString
 		)
+		var ttl int64
 		if err := rows.Scan(&r.Name, &r.Location, &created, &sku, &r.AdminUserEnabled,
-			&r.AnonymousPullEnabled, &r.DataEndpointEnabled, &host); err != nil {
+			&r.AnonymousPullEnabled, &r.DataEndpointEnabled, &ttl, &host); err != nil {
 			return nil, err
 		}
+		r.DataEndpointURLTTL = time.Duration(ttl)
 		if len(rs) == 0 || rs[len(rs)-1].Name != r.Name {
 			r.CreatedAt = fromNanos(created)
 			r.SKU = berth.SKU(sku)
@@ -146,8 +149,10 @@ func (s *Store) queryRegistries(ctx context.Context, query string, args ...any) 
 func (s *Store) UpdateSettings(ctx context.Context, registry string, st berth.Settings) error {
 	const op = "metadata.UpdateSettings"
 	n, err := rowsAffected(s.write.ExecContext(ctx, `UPDATE registries
-SET sku = $1, admin_user_enabled = $2, anonymous_pull_enabled = $3, data_endpoint_enabled = $4
-WHERE name = $5`, string(st.SKU), st.AdminUserEnabled, st.AnonymousPullEnabled, st.DataEndpointEnabled, registry))
+SET sku = $1, admin_user_enabled = $2, anonymous_pull_enabled = $3, data_endpoint_enabled = $4,
+data_endpoint_url_ttl = $5
+WHERE name = $6`, string(st.SKU), st.AdminUserEnabled, st.AnonymousPullEnabled, st.DataEndpointEnabled,
+		int64(st.DataEndpointURLTTL), registry))
 	if err != nil {
 		return s.fail(op, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"berth/internal/berth"
 	"berth/internal/mgmt/api"
@@ -128,16 +129,17 @@ func (h *Handler) toRegistry(reg berth.Registry) api.Registry {
 		hosts = append(hosts, e.Endpoint)
 	}
 	return api.Registry{
-		Name:                  reg.Name,
-		SKU:                   string(skuOf(reg.Settings)),
-		Location:              reg.Location,
-		LoginServer:           h.loginServer(reg),
-		AdminUserEnabled:      reg.AdminUserEnabled,
-		AnonymousPullEnabled:  reg.AnonymousPullEnabled,
-		DataEndpointEnabled:   reg.DataEndpointEnabled,
-		DataEndpointHostNames: hosts,
-		ProvisioningState:     api.ProvisioningSucceeded,
-		CreationDate:          reg.CreatedAt.UTC(),
+		Name:                      reg.Name,
+		SKU:                       string(skuOf(reg.Settings)),
+		Location:                  reg.Location,
+		LoginServer:               h.loginServer(reg),
+		AdminUserEnabled:          reg.AdminUserEnabled,
+		AnonymousPullEnabled:      reg.AnonymousPullEnabled,
+		DataEndpointEnabled:       reg.DataEndpointEnabled,
+		DataEndpointHostNames:     hosts,
+		DataEndpointURLTTLSeconds: int(reg.DataEndpointURLTTL / time.Second),
+		ProvisioningState:         api.ProvisioningSucceeded,
+		CreationDate:              reg.CreatedAt.UTC(),
 	}
 }
 
@@ -229,6 +231,12 @@ func (h *Handler) updateRegistry(w http.ResponseWriter, r *http.Request) error {
 	setBool(&s.AdminUserEnabled, req.AdminUserEnabled)
 	setBool(&s.AnonymousPullEnabled, req.AnonymousPullEnabled)
 	setBool(&s.DataEndpointEnabled, req.DataEndpointEnabled)
+	if t := req.DataEndpointURLTTLSeconds; t != nil {
+		if *t != 0 && (*t < 30 || *t > 3600) {
+			return fail(api.CodeBadRequest, "dataEndpointUrlTtlSeconds must be from 30 to 3600 (or 0 for the default of 600), not %d", *t)
+		}
+		s.DataEndpointURLTTL = time.Duration(*t) * time.Second
+	}
 	if err := checkSKU(reg.Name, &old, s); err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func newRegistry(t *testing.T, s Store, name string) {
 
 func testSettings(t *testing.T, s Store) {
 	ctx := t.Context()
-	premium := berth.Settings{SKU: berth.SKUPremium, AdminUserEnabled: true, DataEndpointEnabled: true}
+	premium := berth.Settings{SKU: berth.SKUPremium, AdminUserEnabled: true, DataEndpointEnabled: true, DataEndpointURLTTL: 5 * time.Minute}
 	created := time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC)
 	must(t, s.CreateRegistry(ctx, berth.Registry{
 		Name: "contoso", Location: "eastus", Aliases: []string{"contoso.test"}, Settings: premium, CreatedAt: created,
@@ -48,7 +48,7 @@ func testSettings(t *testing.T, s Store) {
 		t.Fatalf("Registries = %+v", list)
 	}
 
-	basic := berth.Settings{SKU: berth.SKUBasic, AnonymousPullEnabled: true}
+	basic := berth.Settings{SKU: berth.SKUBasic, AnonymousPullEnabled: true, DataEndpointURLTTL: 90 * time.Second}
 	must(t, s.UpdateSettings(ctx, "contoso", basic))
 	wantSettings("contoso", basic)
 	wantSettings("plain", berth.Settings{})

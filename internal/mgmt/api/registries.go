@@ -35,9 +35,12 @@ type Registry struct {
 	// DataEndpointHostNames lists <name>.<region>.data.<domain> for every
 	// region the registry is served in when data endpoints are enabled; it
 	// is empty otherwise.
-	DataEndpointHostNames []string  `json:"dataEndpointHostNames"`
-	ProvisioningState     string    `json:"provisioningState"`
-	CreationDate          time.Time `json:"creationDate"`
+	DataEndpointHostNames []string `json:"dataEndpointHostNames"`
+	// DataEndpointURLTTLSeconds is how long the signed data endpoint URLs
+	// stay valid; 0 means the node's default (600).
+	DataEndpointURLTTLSeconds int       `json:"dataEndpointUrlTtlSeconds"`
+	ProvisioningState         string    `json:"provisioningState"`
+	CreationDate              time.Time `json:"creationDate"`
 	// Credentials holds the admin user's passwords, with their values, only
 	// in the response that generated them: a create with adminUserEnabled,
 	// or an update that turned the admin user on.
@@ -70,6 +73,9 @@ type UpdateRegistryRequest struct {
 	AdminUserEnabled     *bool   `json:"adminUserEnabled,omitempty"`
 	AnonymousPullEnabled *bool   `json:"anonymousPullEnabled,omitempty"`
 	DataEndpointEnabled  *bool   `json:"dataEndpointEnabled,omitempty"`
+	// DataEndpointURLTTLSeconds sets the lifetime of signed data endpoint
+	// URLs, from 30 to 3600 seconds; 0 returns to the node's default.
+	DataEndpointURLTTLSeconds *int `json:"dataEndpointUrlTtlSeconds,omitempty"`
 }
 
 // Endpoints lists the host names a client firewall must allow to pull from
