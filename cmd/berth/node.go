@@ -33,6 +33,8 @@ type nodeStore interface {
 // node is one region node's HTTP surface: the registry API (/v2/), the
 // token service (/oauth2/) and the management API (/api/), on every host.
 type node struct {
+	keys   berth.KeyStore
+	signer *dataendpoint.Signer
 	mux    *http.ServeMux
 	forget func()       // drops the cached registries
 	data   http.Handler // the data endpoints of the node's region
@@ -111,7 +113,7 @@ func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator 
 	mux.Handle("/v2", api)
 	mux.Handle("/oauth2/", authSvc.Handler(resolver))
 	mux.Handle("/api/", manage)
-	return &node{mux: mux, forget: resolver.Forget, data: data, domain: strings.ToLower(c.domain), auth: authSvc, log: log}, nil
+	return &node{keys: meta, signer: signer, mux: mux, forget: resolver.Forget, data: data, domain: strings.ToLower(c.domain), auth: authSvc, log: log}, nil
 }
 
 // ServeHTTP sends requests for a data endpoint host (*.data.<domain>) to the
@@ -214,5 +216,23 @@ func (n *node) rotateKeys(ctx context.Context) {
 		if err := n.auth.RotateKeysOlderThan(ctx, keyRotation); err != nil {
 			n.log.Warn("signing key rotation failed", "err", err)
 		}
+		if err := n.rotateDataKeys(ctx); err != nil {
+			n.log.Warn("data endpoint key rotation failed", "err", err)
+		}
 	}
+}
+
+// rotateDataKeys rotates the data endpoint URL keys when the newest active
+// one is older than keyRotation.
+func (n *node) rotateDataKeys(ctx context.Context) error {
+	keys, err := n.keys.SigningKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if strings.HasPrefix(k.ID, dataendpoint.KeyPrefix) && k.NotAfter.IsZero() && time.Since(k.CreatedAt) < keyRotation {
+			return nil
+		}
+	}
+	return n.signer.Rotate(ctx)
 }

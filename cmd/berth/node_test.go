@@ -5,7 +5,9 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"berth/internal/berth"
 	"berth/internal/metadata/sqlite"
@@ -59,4 +61,48 @@ func TestCLIOnNode(t *testing.T) {
 		n, meta, c := newTestNode(t)
 		return mgmttest.Target{Handler: n, Token: "operator-secret", Domain: c.domain, Region: c.region, Content: meta}
 	})
+}
+
+// TestDataKeysRotateWhenOld checks the node's schedule for data endpoint
+// keys: a fresh key is kept, an old one is retired for a new one.
+func TestDataKeysRotateWhenOld(t *testing.T) {
+	n, meta, _ := newTestNode(t)
+	ctx := context.Background()
+	dataKeys := func() (active, retired int) {
+		keys, _ := meta.SigningKeys(ctx)
+		for _, k := range keys {
+			if strings.HasPrefix(k.ID, "data-") {
+				if k.NotAfter.IsZero() {
+					active++
+				} else {
+					retired++
+				}
+			}
+		}
+		return
+	}
+	if err := n.rotateDataKeys(ctx); err != nil { // none yet: creates one
+		t.Fatal(err)
+	}
+	if err := n.rotateDataKeys(ctx); err != nil { // fresh: kept
+		t.Fatal(err)
+	}
+	if a, r := dataKeys(); a != 1 || r != 0 {
+		t.Fatalf("after two checks: %d active, %d retired", a, r)
+	}
+	keys, _ := meta.SigningKeys(ctx)
+	for _, k := range keys {
+		if strings.HasPrefix(k.ID, "data-") {
+			k.CreatedAt = time.Now().Add(-2 * keyRotation)
+			if err := meta.PutSigningKey(ctx, k); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := n.rotateDataKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a, r := dataKeys(); a != 1 || r != 1 {
+		t.Fatalf("after the key aged: %d active, %d retired", a, r)
+	}
 }
