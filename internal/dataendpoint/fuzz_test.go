@@ -64,7 +64,7 @@ func FuzzVerify(f *testing.F) {
 		if want := b64.EncodeToString(payload) + "." + b64.EncodeToString(m.Sum(nil)); tok != want {
 			t.Fatalf("Verify accepted %q, which is not the signer's token for its claims %q", tok, want)
 		}
-		if !validRegistry(c.Registry) || !validLabel(c.Region) || !validName(c.Repository) || !validDigest(string(c.Digest)) ||
+		if !validRegistry(c.Registry) || !validLabel(c.Region) || !berth.ValidRepository(c.Repository) || !validDigest(string(c.Digest)) ||
 			!validIdentity(c.Identity) || c.Class != ClassRead {
 			t.Fatalf("Verify accepted claims Mint would refuse: %+v", c)
 		}
@@ -115,7 +115,7 @@ func FuzzParseBlobPath(f *testing.F) {
 			}
 			return
 		}
-		if "/v2/"+repo+"/blobs/"+string(d) != p || !validName(repo) || !validDigest(string(d)) {
+		if "/v2/"+repo+"/blobs/"+string(d) != p || !berth.ValidRepository(repo) || !validDigest(string(d)) {
 			t.Fatalf("parseBlobPath(%q) = %q, %q", p, repo, d)
 		}
 		for _, seg := range strings.Split(p[1:], "/") {

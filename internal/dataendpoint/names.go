@@ -69,48 +69,6 @@ func normalizeDomain(s string) (string, bool) {
 	return d, true
 }
 
-// maxNameLength bounds a repository name.
-const maxNameLength = 255
-
-// validName reports whether s is a repository name as the distribution spec
-// defines it: path components of lowercase alphanumerics separated by one
-// '.', one or two '_', or any number of '-'. "." and ".." are never
-// components.
-func validName(s string) bool {
-	if len(s) == 0 || len(s) > maxNameLength {
-		return false
-	}
-	for comp := range strings.SplitSeq(s, "/") {
-		if !validComponent(comp) {
-			return false
-		}
-	}
-	return true
-}
-
-func validComponent(c string) bool {
-	if c == "" || !isAlnum(c[0]) || !isAlnum(c[len(c)-1]) {
-		return false
-	}
-	for i := 0; i < len(c); i++ {
-		if isAlnum(c[i]) {
-			continue
-		}
-		j := i
-		for j < len(c) && !isAlnum(c[j]) {
-			j++
-		}
-		switch sep := c[i:j]; {
-		case sep == ".", sep == "_", sep == "__":
-		case strings.Trim(sep, "-") == "":
-		default:
-			return false
-		}
-		i = j - 1
-	}
-	return true
-}
-
 func isAlnum(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' }
 
 // validDigest reports whether s is a sha256 or sha512 digest in canonical

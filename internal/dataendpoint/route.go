@@ -110,7 +110,7 @@ func parseBlobPath(p string) (repo string, d digest.Digest, err error) {
 	if ref == "uploads" || strings.HasPrefix(ref, "uploads/") {
 		return "", "", unsupported("uploads are accepted only by the login server")
 	}
-	if !validName(repo) {
+	if !berth.ValidRepository(repo) {
 		return "", "", refuse(op, berth.KindNotFound, http.StatusNotFound, codeNameInvalid,
 			"repository name %s in path %s is not valid; want %s", quote(repo), quote(p), blobPathShape)
 	}

@@ -149,7 +149,7 @@ func (s *Signer) checkClaims(op string, c Claims) (Claims, error) {
 		return c, berth.E(op, berth.KindInvalid, "registry name %q is not valid", c.Registry)
 	case !validLabel(c.Region):
 		return c, berth.E(op, berth.KindInvalid, "region name %q is not valid", c.Region)
-	case !validName(c.Repository):
+	case !berth.ValidRepository(c.Repository):
 		return c, berth.E(op, berth.KindInvalid, "repository name %q is not valid", c.Repository)
 	case !validDigest(string(c.Digest)):
 		return c, berth.E(op, berth.KindInvalid, "digest %q is not a valid sha256 or sha512 digest", c.Digest)

@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"berth/internal/berth"
 	"strings"
 	"testing"
 
@@ -25,7 +26,7 @@ func FuzzParsePath(f *testing.F) {
 		if tg.name != "" && !strings.Contains(p, tg.name) {
 			t.Fatalf("name %q not in path %q", tg.name, p)
 		}
-		if validName(tg.name) && (strings.Contains(tg.name, "..") || strings.HasPrefix(tg.name, "/")) {
+		if berth.ValidRepository(tg.name) && (strings.Contains(tg.name, "..") || strings.HasPrefix(tg.name, "/")) {
 			t.Fatalf("valid name %q with path tricks", tg.name)
 		}
 	})

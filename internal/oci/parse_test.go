@@ -37,21 +37,6 @@ func TestParsePath(t *testing.T) {
 	}
 }
 
-func TestValidName(t *testing.T) {
-	good := []string{"a", "library/ubuntu", "a.b", "a_b", "a__b", "a---b", "a/b/c/d", "0", "x9.y-z_w"}
-	bad := []string{"", "A", "a/", "/a", "a//b", "a..b", "a___b", ".a", "a.", "-a", "a-", "a_.b", "a b", "ä", string(make([]byte, 256))}
-	for _, s := range good {
-		if !validName(s) {
-			t.Errorf("validName(%q) = false, want true", s)
-		}
-	}
-	for _, s := range bad {
-		if validName(s) {
-			t.Errorf("validName(%q) = true, want false", s)
-		}
-	}
-}
-
 func TestValidTag(t *testing.T) {
 	good := []string{"latest", "v1.0", "_x", "A-b_c.d", string(repeat('a', 128))}
 	bad := []string{"", ".x", "-x", "a:b", "a/b", string(repeat('a', 129))}

@@ -79,51 +79,6 @@ func parsePath(p string) target {
 	return target{}
 }
 
-// maxNameLength bounds a repository name.
-const maxNameLength = 255
-
-// validName reports whether s is a repository name as the distribution spec
-// defines it: path components of lowercase alphanumerics separated by one
-// '.', one or two '_', or any number of '-'.
-func validName(s string) bool {
-	if len(s) == 0 || len(s) > maxNameLength {
-		return false
-	}
-	for comp := range strings.SplitSeq(s, "/") {
-		if !validComponent(comp) {
-			return false
-		}
-	}
-	return true
-}
-
-func validComponent(c string) bool {
-	if c == "" || !isAlnum(c[0]) || !isAlnum(c[len(c)-1]) {
-		return false
-	}
-	for i := 0; i < len(c); i++ {
-		if isAlnum(c[i]) {
-			continue
-		}
-		// A separator run: '.', '_', '__' or '-'+.
-		j := i
-		for j < len(c) && !isAlnum(c[j]) {
-			j++
-		}
-		sep := c[i:j]
-		switch {
-		case sep == ".", sep == "_", sep == "__":
-		case strings.Trim(sep, "-") == "":
-		default:
-			return false
-		}
-		i = j - 1
-	}
-	return true
-}
-
-func isAlnum(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' }
-
 // validTag reports whether s is a tag: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}.
 func validTag(s string) bool {
 	if len(s) == 0 || len(s) > 128 {
@@ -142,19 +97,6 @@ func validTag(s string) bool {
 	return true
 }
 
-// validUploadID reports whether s can be an upload session id of ours.
-func validUploadID(s string) bool {
-	if len(s) == 0 || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
-			return false
-		}
-	}
-	return true
-}
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 

@@ -74,7 +74,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := request{registry: reg.Name, reg: reg, target: t}
-	if t.route != routeBase && t.route != routeCatalog && !validName(t.name) {
+	if t.route != routeBase && t.route != routeCatalog && !berth.ValidRepository(t.name) {
 		writeAPIError(w, r, apiError(http.StatusBadRequest, CodeNameInvalid,
 			"invalid repository name "+quote(t.name)+": use lowercase path components of a-z, 0-9 and separators . _ __ -"))
 		return

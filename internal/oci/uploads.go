@@ -55,7 +55,7 @@ func (h *Handler) mount(w http.ResponseWriter, r *http.Request, q request, d dig
 	switch {
 	case from == "" && h.mayReadAll(r):
 		size, err = h.meta.RegistryBlob(r.Context(), q.registry, d)
-	case from != "" && validName(from) && h.mayPull(r, q, from):
+	case from != "" && berth.ValidRepository(from) && h.mayPull(r, q, from):
 		size, err = h.meta.Blob(r.Context(), q.registry, from, d)
 	default:
 		return false
@@ -129,7 +129,7 @@ func (h *Handler) commit(ctx context.Context, q request, id string, size int64, 
 
 // session loads upload session q.ref and checks that it belongs to q.name.
 func (h *Handler) session(ctx context.Context, q request) (berth.Upload, error) {
-	if !validUploadID(q.ref) {
+	if berth.CheckUploadID("oci.session", q.ref) != nil {
 		return berth.Upload{}, apiError(http.StatusNotFound, CodeBlobUploadUnknown, "upload "+quote(q.ref)+" not found")
 	}
 	u, err := h.meta.Upload(ctx, q.registry, q.ref)

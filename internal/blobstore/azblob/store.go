@@ -128,26 +128,13 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-var (
-	registryName = regexp.MustCompile(`^[a-z0-9]{1,50}$`)
-	uploadID     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
-)
-
-func checkRegistry(op, registry string) error {
-	if !registryName.MatchString(registry) {
-		return berth.E(op, berth.KindInvalid, "invalid registry name %q: want 1 to 50 lowercase letters and digits", registry)
-	}
-	return nil
-}
+func checkRegistry(op, registry string) error { return berth.CheckRegistryName(op, registry) }
 
 func checkUpload(op, registry, id string) error {
-	if err := checkRegistry(op, registry); err != nil {
+	if err := berth.CheckRegistryName(op, registry); err != nil {
 		return err
 	}
-	if !uploadID.MatchString(id) {
-		return berth.E(op, berth.KindInvalid, "invalid upload id %q: want 1 to 128 letters, digits, '_' or '-'", id)
-	}
-	return nil
+	return berth.CheckUploadID(op, id)
 }
 
 func checkDigest(op string, dgst digest.Digest) error {
