@@ -47,6 +47,7 @@ type config struct {
 	tagsWorkers           int
 	tagsSeedTimeout       time.Duration
 	tagsDistribution      bool
+	tagsSeed              bool
 	workdir, out          string
 	keep                  bool
 	quietLimit            float64
@@ -85,6 +86,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.tagsSmall, "tags-small", 1000, "tags in the small repository of the tags workload")
 	fs.IntVar(&c.tagsWorkers, "tags-workers", 64, "concurrent tag seeders")
 	fs.DurationVar(&c.tagsSeedTimeout, "tags-seed-timeout", 45*time.Minute, "stop seeding the large tag set after this long")
+	fs.BoolVar(&c.tagsSeed, "tags-seed", true,
+		"seed the tag sets over HTTP; false reuses those of an earlier run with the same -workdir and -tags")
 	fs.BoolVar(&c.tagsDistribution, "tags-distribution", false, "run the tags workload against Distribution too")
 	fs.StringVar(&c.workdir, "workdir", "", "directory for data and logs, kept afterwards (default a new temporary directory)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary work directory")
@@ -327,7 +330,7 @@ func (b *bench) start(ctx context.Context, work string, ws []*workload) ([]*targ
 }
 
 // runWorkload prepares every target of w, then runs the rounds, each round
-// visiting the targets in turn.
+// visiting the targets in turn, starting one target later than the round before.
 func (b *bench) runWorkload(ctx context.Context, w *workload, all []*target) error {
 	var ts []*target
 	for _, t := range all {
@@ -346,7 +349,10 @@ func (b *bench) runWorkload(ctx context.Context, w *workload, all []*target) err
 		}
 	}
 	for r := range b.cfg.rounds {
-		for _, t := range ts {
+		// Each round starts one target later, so that no target always runs
+		// right after another one's writes.
+		for i := range ts {
+			t := ts[(i+r)%len(ts)]
 			other := b.waitQuiet(ctx, all)
 			rctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 			ms, err := w.run(rctx, b, t, r)

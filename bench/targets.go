@@ -134,7 +134,10 @@ func serveCeiling(args []string, stderr io.Writer) error {
 		http.ServeFile(w, r, filepath.Join(dir, filepath.Base(r.PathValue("name"))))
 	})
 	mux.HandleFunc("PUT /files/{name}", func(w http.ResponseWriter, r *http.Request) {
-		digest, err := storeHashed(filepath.Join(dir, filepath.Base(r.PathValue("name"))), r.Body)
+		start := time.Now()
+		digest, synced, err := storeHashed(filepath.Join(dir, filepath.Base(r.PathValue("name"))), r.Body)
+		fmt.Fprintf(stderr, "PUT %s: %d bytes, received and written in %s, fsync %s\n", r.PathValue("name"),
+			r.ContentLength, synced.Sub(start).Round(time.Millisecond), time.Since(synced).Round(time.Millisecond))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -156,19 +159,22 @@ func serveCeiling(args []string, stderr io.Writer) error {
 	return nil
 }
 
-func storeHashed(path string, body io.Reader) (string, error) {
+// storeHashed writes body to a new file at path while hashing it, then
+// fsyncs the file. It returns the digest and when the fsync began.
+func storeHashed(path string, body io.Reader) (string, time.Time, error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return "", err
+		return "", time.Now(), err
 	}
 	defer f.Close()
 	h := sha256.New()
 	buf := make([]byte, 1<<20)
 	if _, err := io.CopyBuffer(io.MultiWriter(f, h), body, buf); err != nil {
-		return "", err
+		return "", time.Now(), err
 	}
+	synced := time.Now()
 	if err := f.Sync(); err != nil {
-		return "", err
+		return "", synced, err
 	}
-	return digestString(h), f.Close()
+	return digestString(h), synced, f.Close()
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -71,8 +73,43 @@ func throughput(size int64, el time.Duration) []metric {
 
 const bigRepo = "bench/big"
 
-// settle flushes dirty pages of earlier runs so they do not slow this one.
-func settle() { syscall.Sync() }
+// settle flushes dirty pages of earlier runs and waits, up to 30 s, until
+// no disk has written anything for half a second, so that the write-back of
+// one run does not slow the next.
+func settle() {
+	syscall.Sync()
+	deadline := time.Now().Add(30 * time.Second)
+	last := diskWrites()
+	for time.Now().Before(deadline) {
+		time.Sleep(500 * time.Millisecond)
+		now := diskWrites()
+		if now == last {
+			return
+		}
+		last = now
+	}
+}
+
+// diskWrites returns the sectors written so far, summed over all block
+// devices in /proc/diskstats; -1 if it cannot be read.
+func diskWrites() int64 {
+	b, err := os.ReadFile("/proc/diskstats")
+	if err != nil {
+		return -1
+	}
+	var sum int64
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 10 {
+			continue
+		}
+		n, err := strconv.ParseInt(f[9], 10, 64)
+		if err == nil {
+			sum += n
+		}
+	}
+	return sum
+}
 
 func runPushMono(ctx context.Context, b *bench, t *target, round int) ([]metric, error) {
 	return pushBig(ctx, b, t, 1+round, "mono", func(ctx context.Context, blob content, digest string) error {
@@ -162,6 +199,7 @@ func runSmallImages(ctx context.Context, b *bench, t *target, round int) ([]metr
 	for i := range imgs {
 		imgs[i] = smallImage(100+round, i)
 	}
+	settle()
 	sp := startSpan(t)
 	st, err := countLoop(ctx, b.cfg.imageWorkers, n, func(ctx context.Context, i int) error {
 		repo := fmt.Sprintf("small/r%d/app%d", round, i%10)
