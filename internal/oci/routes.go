@@ -46,6 +46,9 @@ type Handler struct {
 	limit  Limiter
 	locate []BlobLocator
 	log    *slog.Logger
+	// sessions serializes the requests of one upload session on this node,
+	// so that two writers cannot interleave their bytes in its file.
+	sessions sessionLocks
 }
 
 // NewHandler returns the /v2/ API over d.

@@ -152,6 +152,7 @@ func (h *Handler) uploadStatus(w http.ResponseWriter, r *http.Request, q request
 }
 
 func (h *Handler) patchUpload(w http.ResponseWriter, r *http.Request, q request) {
+	defer h.sessions.lock(q.registry, q.ref)()
 	u, err := h.session(r.Context(), q)
 	if err != nil {
 		h.writeError(w, r, err, resUpload)
@@ -167,6 +168,7 @@ func (h *Handler) patchUpload(w http.ResponseWriter, r *http.Request, q request)
 // finishUpload completes a session: an optional last chunk, then the digest
 // check and the commit.
 func (h *Handler) finishUpload(w http.ResponseWriter, r *http.Request, q request) {
+	defer h.sessions.lock(q.registry, q.ref)()
 	u, err := h.session(r.Context(), q)
 	if err != nil {
 		h.writeError(w, r, err, resUpload)
@@ -203,6 +205,7 @@ func (h *Handler) finishUpload(w http.ResponseWriter, r *http.Request, q request
 }
 
 func (h *Handler) cancelUpload(w http.ResponseWriter, r *http.Request, q request) {
+	defer h.sessions.lock(q.registry, q.ref)()
 	u, err := h.session(r.Context(), q)
 	if err == nil {
 		err = h.meta.DeleteUpload(r.Context(), q.registry, u.ID)

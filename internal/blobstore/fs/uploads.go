@@ -248,8 +248,9 @@ func (s *Store) CommitUpload(ctx context.Context, registry, id string, size int6
 	return nil
 }
 
-// truncateAndSync cuts upload f down to size bytes and flushes it to stable
-// storage; it is KindInvalid when f holds fewer than size bytes.
+// truncateAndSync cuts upload f down to size bytes and flushes the cut to
+// stable storage (the bytes it keeps were synced by the WriteUpload calls
+// that wrote them); it is KindInvalid when f holds fewer than size bytes.
 func truncateAndSync(op, id string, f *os.File, size int64, dgst digest.Digest) error {
 	fi, err := f.Stat()
 	if err != nil {
@@ -258,10 +259,13 @@ func truncateAndSync(op, id string, f *os.File, size int64, dgst digest.Digest) 
 	if fi.Size() < size {
 		return berth.E(op, berth.KindInvalid, "upload %s has %d bytes; cannot commit %d bytes as blob %s", id, fi.Size(), size, dgst)
 	}
-	if fi.Size() > size {
-		if err := f.Truncate(size); err != nil {
-			return berth.E(op, berth.KindInternal, "truncating upload %s to %d bytes: %w", id, size, err)
-		}
+	if fi.Size() == size {
+		// Every byte came from a WriteUpload that returned nil, which
+		// synced it; the bytes past a failed write are cut off below.
+		return nil
+	}
+	if err := f.Truncate(size); err != nil {
+		return berth.E(op, berth.KindInternal, "truncating upload %s to %d bytes: %w", id, size, err)
 	}
 	if err := f.Sync(); err != nil {
 		return berth.E(op, berth.KindInternal, "syncing upload %s: %w", id, err)
