@@ -22,22 +22,41 @@ const (
 )
 
 // authorizer adds credentials to a request. A nil authorizer sends none.
+// The error is that of obtaining the credentials.
 type authorizer interface {
-	authorize(r *http.Request)
+	authorize(r *http.Request) error
+}
+
+// renewer is an authorizer whose credentials can go stale. After a 401 to
+// request r the client calls renew(r) and sends r once more.
+type renewer interface {
+	renew(r *http.Request)
 }
 
 // basicAuth sends HTTP Basic credentials with every request, which is what
 // Distribution's htpasswd mode expects.
 type basicAuth struct{ user, password string }
 
-func (b basicAuth) authorize(r *http.Request) { r.SetBasicAuth(b.user, b.password) }
+func (b basicAuth) authorize(r *http.Request) error {
+	r.SetBasicAuth(b.user, b.password)
+	return nil
+}
 
 // newHTTPClient returns a keep-alive client sized for conns concurrent
-// connections to one host, without compression and without a proxy.
-func newHTTPClient(conns int) *http.Client {
+// connections to one host, without compression and without a proxy. With a
+// dialAddr every connection goes there, whatever host the URL names, so that
+// names such as default.localhost reach the server on 127.0.0.1.
+func newHTTPClient(conns int, dialAddr string) *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	dial := d.DialContext
+	if dialAddr != "" {
+		dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, dialAddr)
+		}
+	}
 	t := &http.Transport{
 		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           dial,
 		MaxIdleConns:          conns * 2,
 		MaxIdleConnsPerHost:   conns,
 		IdleConnTimeout:       90 * time.Second,
@@ -57,11 +76,34 @@ type registryClient struct {
 	auth authorizer
 }
 
+// do sends req with the client's credentials. When they are stale (a 401)
+// and can be renewed, it renews them and sends req once more, provided its
+// body can be read again.
 func (c *registryClient) do(req *http.Request) (*http.Response, error) {
-	if c.auth != nil {
-		c.auth.authorize(req)
+	if c.auth == nil {
+		return c.hc.Do(req)
 	}
-	return c.hc.Do(req)
+	if err := c.auth.authorize(req); err != nil {
+		return nil, err
+	}
+	resp, err := c.hc.Do(req)
+	r, ok := c.auth.(renewer)
+	if err != nil || !ok || resp.StatusCode != http.StatusUnauthorized || (req.Body != nil && req.GetBody == nil) {
+		return resp, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	r.renew(req)
+	again := req.Clone(req.Context())
+	if req.GetBody != nil {
+		if again.Body, err = req.GetBody(); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.auth.authorize(again); err != nil {
+		return nil, err
+	}
+	return c.hc.Do(again)
 }
 
 // call sends one request and checks its status; the response body is drained

@@ -15,6 +15,23 @@
 //	tags          manifest GET on a repository with a thousand tags and with
 //	              many tags, seeded over HTTP (berth only unless asked)
 //
+// Two groups, selected with -only by the group's name or by their members'
+// names, each reported in a table of its own:
+//
+//	auth      pull, small-images, manifest-get and blob-head against berth
+//	          without auth and a second berth with --auth=true
+//	          --rate-limits=off, and against Distribution without auth and a
+//	          second one with htpasswd basic auth (bcrypt). The berth client
+//	          exchanges the operator credential for a refresh token, gets an
+//	          access token per repository and keeps it until a 401, as
+//	          docker and crane do. Figures: time with auth over time without.
+//	redirect  big-blob pulls and 1 KiB blob GETs at concurrency 1 from
+//	          berth, with the data endpoint of the registry "default" off
+//	          (direct) and on (GET on the login server, 307, GET on
+//	          default.local.data.localhost:PORT), switched through the
+//	          management API before each run; *.localhost is dialled at the
+//	          server's address.
+//
 // The big-blob workloads also run against a ceiling: a plain Go HTTP server,
 // the same executable re-started as "bench ceiling-serve", that serves the big
 // file with http.ServeFile and stores a PUT body into a file while hashing it

@@ -62,7 +62,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./bench [flags]\n\n"+
 			"Runs load workloads against berth and CNCF Distribution on 127.0.0.1 and prints a markdown report.\n"+
-			"Workloads: %s.\n\nFlags:\n", strings.Join(workloadNames(), ", "))
+			"Workloads: %s.\nGroups, selected by their name too: %s.\n\nFlags:\n",
+			strings.Join(workloadNames(), ", "), strings.Join(groupNames(), "; "))
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.berth, "berth", "", "berth binary; empty builds ./cmd/berth of -repo")
@@ -71,8 +72,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			" that the binary offers (errors-only logging without access log, as Distribution is run, no auth, no rate limits)")
 	fs.StringVar(&c.repo, "repo", ".", "module root to build berth from")
 	fs.StringVar(&c.registry, "registry", "", "Distribution registry binary (default $(go env GOPATH)/bin/registry)")
-	fs.StringVar(&c.htpasswd, "dist-htpasswd", "", "run Distribution with htpasswd basic auth from this file")
-	fs.StringVar(&c.basic, "dist-basic", "", "user:password sent to Distribution as basic auth")
+	fs.StringVar(&c.htpasswd, "dist-htpasswd", "",
+		"htpasswd file (bcrypt) of the basic-auth Distribution of the auth group (default a built-in one, bcrypt cost 5)")
+	fs.StringVar(&c.basic, "dist-basic", "", "user:password of -dist-htpasswd")
 	fs.IntVar(&c.rounds, "rounds", 1, "rounds per workload; figures are medians")
 	fs.StringVar(&c.only, "only", "", "comma-separated workloads to run (default all)")
 	fs.BoolVar(&c.quick, "quick", false, "small sizes and short durations for a check run (explicit flags still win)")
@@ -136,6 +138,25 @@ func workloadNames() []string {
 		names = append(names, w.name)
 	}
 	return names
+}
+
+// groupNames describes each workload group as "group (member, ...)".
+func groupNames() []string {
+	var groups []string
+	members := map[string][]string{}
+	for _, w := range allWorkloads() {
+		if w.group == "" {
+			continue
+		}
+		if members[w.group] == nil {
+			groups = append(groups, w.group)
+		}
+		members[w.group] = append(members[w.group], w.name)
+	}
+	for i, g := range groups {
+		groups[i] = g + " (" + strings.Join(members[g], ", ") + ")"
+	}
+	return groups
 }
 
 // size is a byte count flag that accepts KiB, MiB and GiB suffixes.
@@ -223,7 +244,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	targets, err := b.start(ctx, work, ws)
 	for _, t := range targets {
-		defer t.srv.stop()
+		if !t.shared {
+			defer t.srv.stop()
+		}
 	}
 	if err != nil {
 		return err
@@ -240,11 +263,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	b.recordRSS(targets, "peak RSS")
+	for _, t := range targets {
+		if a, ok := t.c.auth.(*tokenAuth); ok {
+			b.logf("%s: the client asked the token service for %d access tokens", t.name, a.fetches.Load())
+		}
+	}
 
 	h := header{command: "go run ./bench " + strings.Join(args, " "), started: started,
-		elapsed: time.Since(started), rounds: cfg.rounds, notes: b.notes()}
+		elapsed: time.Since(started), rounds: cfg.rounds, notes: b.notes(ws)}
 	var buf bytes.Buffer
-	b.res.write(&buf, h, targetsToMeet(rssRow))
+	b.res.write(&buf, h, groupSections(), targetsToMeet(rssRow))
 	if _, err := stdout.Write(buf.Bytes()); err != nil {
 		return err
 	}
@@ -262,14 +290,15 @@ func selectWorkloads(only string) ([]*workload, error) {
 	want := map[string]bool{}
 	for _, n := range strings.Split(only, ",") {
 		n = strings.TrimSpace(n)
-		if !slices.Contains(workloadNames(), n) {
-			return nil, fmt.Errorf("unknown workload %q (have %s)", n, strings.Join(workloadNames(), ", "))
+		if !slices.ContainsFunc(all, func(w *workload) bool { return w.name == n || w.group == n }) {
+			return nil, fmt.Errorf("unknown workload %q (have %s; groups %s)", n,
+				strings.Join(workloadNames(), ", "), strings.Join(groupNames(), "; "))
 		}
 		want[n] = true
 	}
 	var ws []*workload
 	for _, w := range all {
-		if want[w.name] {
+		if want[w.name] || want[w.group] {
 			ws = append(ws, w)
 		}
 	}
@@ -293,9 +322,9 @@ func (b *bench) start(ctx context.Context, work string, ws []*workload) ([]*targ
 			return nil, err
 		}
 	}
-	var auth authorizer
-	if user, pass, ok := strings.Cut(b.cfg.basic, ":"); ok {
-		auth = basicAuth{user, pass}
+	args := strings.Fields(b.cfg.berthArgs)
+	if b.cfg.berthArgs == "auto" {
+		args = berthArgs(ctx, bin)
 	}
 	var targets []*target
 	starters := []struct {
@@ -303,16 +332,17 @@ func (b *bench) start(ctx context.Context, work string, ws []*workload) ([]*targ
 		start func() (*target, error)
 	}{
 		{targetBerth, func() (*target, error) {
-			args := strings.Fields(b.cfg.berthArgs)
-			if b.cfg.berthArgs == "auto" {
-				args = berthArgs(ctx, bin)
-			}
 			b.logf("berth serve arguments: %s", strings.Join(args, " "))
 			return startBerth(ctx, bin, args, work, conns)
 		}},
-		{targetDistribution, func() (*target, error) {
-			return startDistribution(ctx, b.cfg.registry, work, b.cfg.htpasswd, auth, conns)
+		{targetBerthAuth, func() (*target, error) {
+			b.logf("berth with auth: serve arguments: %s", strings.Join(authArgs(args), " "))
+			return startBerthAuth(ctx, bin, args, work, conns)
 		}},
+		{targetDistribution, func() (*target, error) {
+			return startDistribution(ctx, targetDistribution, b.cfg.registry, work, "", nil, conns)
+		}},
+		{targetDistBasic, func() (*target, error) { return startDistBasic(ctx, b.cfg, work, conns) }},
 		{targetCeiling, func() (*target, error) { return startCeiling(ctx, work, conns) }},
 	}
 	for _, s := range starters {
@@ -325,17 +355,20 @@ func (b *bench) start(ctx context.Context, work string, ws []*workload) ([]*targ
 		}
 		b.logf("%s ready at %s (pid %d)", t.name, t.c.base, t.srv.pid())
 		targets = append(targets, t)
+		if t.is(targetBerth) && (need[targetDirect] || need[targetRedirect]) {
+			targets = append(targets, dataEndpointTargets(t, conns)...)
+		}
 	}
 	return targets, nil
 }
 
 // runWorkload prepares every target of w, then runs the rounds, each round
-// visiting the targets in turn, starting one target later than the round before.
+// visiting the targets in the order of roundOrder.
 func (b *bench) runWorkload(ctx context.Context, w *workload, all []*target) error {
 	var ts []*target
-	for _, t := range all {
-		if slices.Contains(w.targets(b.cfg), t.name) {
-			ts = append(ts, t)
+	for _, name := range w.targets(b.cfg) {
+		if i := slices.IndexFunc(all, func(t *target) bool { return t.is(name) }); i >= 0 {
+			ts = append(ts, all[i])
 		}
 	}
 	if w.prepare != nil {
@@ -348,11 +381,8 @@ func (b *bench) runWorkload(ctx context.Context, w *workload, all []*target) err
 			b.res.add(w.name, t.name, ms)
 		}
 	}
-	for r := range b.cfg.rounds {
-		// Each round starts one target later, so that no target always runs
-		// right after another one's writes.
-		for i := range ts {
-			t := ts[(i+r)%len(ts)]
+	for r := range b.cfg.rounds * max(w.repeat, 1) {
+		for _, t := range roundOrder(ts, r, w.group != "") {
 			other := b.waitQuiet(ctx, all)
 			rctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 			ms, err := w.run(rctx, b, t, r)
@@ -370,6 +400,32 @@ func (b *bench) runWorkload(ctx context.Context, w *workload, all []*target) err
 	return nil
 }
 
+// roundOrder returns the targets in the order of round r. Each round starts
+// one target later than the one before, so that no target always runs right
+// after another one's writes. Paired targets (a target, then its variant,
+// as in the workloads of a group) stay next to each other, so that the two
+// runs of a pair see the same machine: the pairs rotate, and in every other
+// round the variant runs first.
+func roundOrder(ts []*target, r int, paired bool) []*target {
+	out := make([]*target, 0, len(ts))
+	if !paired || len(ts)%2 != 0 {
+		for i := range ts {
+			out = append(out, ts[(i+r)%len(ts)])
+		}
+		return out
+	}
+	n := len(ts) / 2
+	for i := range n {
+		p := (i + r) % n
+		first, second := ts[2*p], ts[2*p+1]
+		if r%2 == 1 {
+			first, second = second, first
+		}
+		out = append(out, first, second)
+	}
+	return out
+}
+
 func summary(ms []metric) string {
 	var parts []string
 	for _, m := range ms {
@@ -383,15 +439,37 @@ func summary(ms []metric) string {
 // recordRSS adds each server's VmHWM so far as a row of the peak-rss workload.
 func (b *bench) recordRSS(targets []*target, row string) {
 	for _, t := range targets {
+		if t.shared {
+			continue
+		}
 		if v, err := peakRSS(t.srv.pid()); err == nil {
 			b.res.add("peak-rss", t.name, []metric{{name: row, unit: "MiB", value: float64(v) / (1 << 20)}})
 		}
 	}
 }
 
-func (b *bench) notes() []string {
+func (b *bench) notes(ws []*workload) []string {
 	c := b.cfg
-	return []string{
+	var group []string
+	for _, w := range ws {
+		if w.group != "" && !slices.Contains(group, w.group) {
+			group = append(group, w.group)
+		}
+	}
+	var extra []string
+	if slices.Contains(group, groupAuth) {
+		extra = append(extra, "auth: berth runs a second time with --auth=true --rate-limits=off; its client exchanges the operator credential "+
+			"for a refresh token once, gets one access token per repository from POST /oauth2/token and keeps it until a 401; "+
+			"Distribution runs a second time with htpasswd basic auth (bcrypt), sent with every request; "+
+			fmt.Sprintf("each auth-pull run reads the big blob %d times", pullsPerRun))
+	}
+	if slices.Contains(group, groupRedirect) {
+		extra = append(extra, fmt.Sprintf("redirect: berth without auth, data endpoint of the registry default on (redirect) or off (direct), "+
+			"switched through the management API before each run; redirect-pull runs %d rounds of %d pulls each per round; "+
+			"the small-blob GETs read %d distinct blobs of %d bytes in turn, one at a time",
+			pullRounds, pullsPerRun, smallBlobCount, smallBlobSize))
+	}
+	return append([]string{
 		fmt.Sprintf("machine: %d CPU, %s/%s, %s", numCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version()),
 		fmt.Sprintf("big blob %s, chunk %s; %d small images by %d workers; %d clients for %s per GET/HEAD measurement",
 			&c.bigSize, &c.chunkSize, c.images, c.imageWorkers, c.concurrency, c.duration),
@@ -399,5 +477,5 @@ func (b *bench) notes() []string {
 		"MB/s is 10^6 bytes per second; the ceiling is a plain Go server (http.ServeFile for GET; PUT streams into a file while hashing SHA-256, then fsync)",
 		"client and servers share the machine; the CPU table shows what each used",
 		fmt.Sprintf("before each run the tool waited up to %s for other processes to use under %.2f cores", c.quietMax, c.quietLimit),
-	}
+	}, extra...)
 }

@@ -11,6 +11,9 @@ func foreignCPU(ctx context.Context, targets []*target, window time.Duration) (f
 	ours := func() time.Duration {
 		d := selfCPU()
 		for _, t := range targets {
+			if t.shared {
+				continue
+			}
 			if c, err := processCPU(t.srv.pid()); err == nil {
 				d += c
 			}

@@ -59,8 +59,9 @@ func startServer(name, bin string, args, env []string, logPath string) (*server,
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
 
-// waitReady polls url until it answers 200, the process exits, or timeout.
-func (s *server) waitReady(ctx context.Context, hc *http.Client, url string, auth authorizer, timeout time.Duration) error {
+// waitReady polls url until it answers with status want, the process
+// exits, or timeout.
+func (s *server) waitReady(ctx context.Context, hc *http.Client, url string, auth authorizer, want int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -68,14 +69,17 @@ func (s *server) waitReady(ctx context.Context, hc *http.Client, url string, aut
 			return err
 		}
 		if auth != nil {
-			auth.authorize(req)
+			if err := auth.authorize(req); err != nil {
+				return err
+			}
 		}
 		resp, err := hc.Do(req)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == want {
 				return nil
 			}
+			err = fmt.Errorf("status %d", resp.StatusCode)
 		}
 		select {
 		case <-s.exited:

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -19,6 +20,10 @@ const (
 	targetBerth        = "berth"
 	targetDistribution = "distribution"
 	targetCeiling      = "ceiling"
+	targetBerthAuth    = "berth-auth"         // berth with token auth
+	targetDistBasic    = "distribution-basic" // Distribution with htpasswd basic auth
+	targetDirect       = "berth-direct"       // berth's blobs from the login server
+	targetRedirect     = "berth-redirect"     // berth's blobs through the data endpoint
 )
 
 // target is one server under test and the client that talks to it.
@@ -27,41 +32,73 @@ type target struct {
 	srv  *server
 	c    *registryClient
 	dir  string // the server's data directory
+	// shared is set when srv belongs to another target, which stops it
+	// and reports its memory.
+	shared bool
+	// redirects counts the redirects that c followed.
+	redirects atomic.Int64
 }
 
 func (t *target) is(name string) bool { return t.name == name }
 
-// startBerth runs `berth serve` with extra arguments on a free loopback port
-// with its own data directory.
-func startBerth(ctx context.Context, bin string, extra []string, work string, conns int) (*target, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	dir := filepath.Join(work, "berth-data")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	args := append([]string{"serve", "--listen", addr, "--data-dir", dir}, extra...)
-	srv, err := startServer(targetBerth, bin, args, nil, filepath.Join(work, "berth.log"))
-	if err != nil {
-		return nil, err
-	}
-	return ready(ctx, targetBerth, srv, addr, dir, conns, nil)
+// newTarget returns a target whose client reaches srv at base; with a
+// dialAddr the client connects there whatever host a URL names.
+func newTarget(name string, srv *server, dir, base, dialAddr string, conns int, auth authorizer) *target {
+	return &target{name: name, srv: srv, dir: dir,
+		c: &registryClient{base: base, hc: newHTTPClient(conns, dialAddr), auth: auth}}
 }
 
-// startDistribution runs Distribution's registry with a generated config.yml.
-// With a non-empty htpasswd file it requires basic auth, sent by auth.
-func startDistribution(ctx context.Context, bin, work, htpasswd string, auth authorizer, conns int) (*target, error) {
-	addr, err := freeAddr()
+// ready waits until the target's /v2/ answers with status want, and stops
+// the server if it does not.
+func (t *target) ready(ctx context.Context, want int) error {
+	err := t.srv.waitReady(ctx, t.c.hc, t.c.base+"/v2/", t.c.auth, want, 60*time.Second)
+	if err != nil {
+		t.srv.stop()
+	}
+	return err
+}
+
+// serverDirs returns a free loopback address and the data directory
+// <work>/<name>-data, created.
+func serverDirs(work, name string) (addr, dir string, err error) {
+	if addr, err = freeAddr(); err != nil {
+		return "", "", err
+	}
+	dir = filepath.Join(work, name+"-data")
+	return addr, dir, os.MkdirAll(dir, 0o755)
+}
+
+// launchBerth runs `berth serve` with extra arguments on a free loopback
+// port with its own data directory, logging to <work>/<name>.log.
+func launchBerth(name, bin string, extra []string, work string) (srv *server, addr, dir string, err error) {
+	if addr, dir, err = serverDirs(work, name); err != nil {
+		return nil, "", "", err
+	}
+	args := append([]string{"serve", "--listen", addr, "--data-dir", dir}, extra...)
+	srv, err = startServer(name, bin, args, nil, filepath.Join(work, name+".log"))
+	return srv, addr, dir, err
+}
+
+// startBerth runs berth without credentials on the client side: extra
+// must turn authentication off.
+func startBerth(ctx context.Context, bin string, extra []string, work string, conns int) (*target, error) {
+	srv, addr, dir, err := launchBerth(targetBerth, bin, extra, work)
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(work, "distribution-data")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	t := newTarget(targetBerth, srv, dir, "http://"+addr, "", conns, nil)
+	return t, t.ready(ctx, http.StatusOK)
+}
+
+// startDistribution runs Distribution's registry as target name with a
+// generated config.yml. With a non-empty htpasswd file it requires basic
+// auth, sent by auth.
+func startDistribution(ctx context.Context, name, bin, work, htpasswd string, auth authorizer, conns int) (*target, error) {
+	addr, dir, err := serverDirs(work, name)
+	if err != nil {
 		return nil, err
 	}
-	cfg := filepath.Join(work, "distribution.yml")
+	cfg := filepath.Join(work, name+".yml")
 	y := distConfig{addr: addr, root: dir, htpasswd: htpasswd}.yaml()
 	if err := os.WriteFile(cfg, []byte(y), 0o644); err != nil {
 		return nil, err
@@ -69,12 +106,12 @@ func startDistribution(ctx context.Context, bin, work, htpasswd string, auth aut
 	// Tracing stays on as shipped; only the OTLP exporter, which would dial
 	// an external collector, is turned off.
 	env := []string{"OTEL_TRACES_EXPORTER=none"}
-	srv, err := startServer(targetDistribution, bin, []string{"serve", cfg}, env,
-		filepath.Join(work, "distribution.log"))
+	srv, err := startServer(name, bin, []string{"serve", cfg}, env, filepath.Join(work, name+".log"))
 	if err != nil {
 		return nil, err
 	}
-	return ready(ctx, targetDistribution, srv, addr, dir, conns, auth)
+	t := newTarget(name, srv, dir, "http://"+addr, "", conns, auth)
+	return t, t.ready(ctx, http.StatusOK)
 }
 
 // startCeiling runs this executable as `bench ceiling-serve ADDR DIR`.
@@ -83,12 +120,8 @@ func startCeiling(ctx context.Context, work string, conns int) (*target, error) 
 	if err != nil {
 		return nil, err
 	}
-	addr, err := freeAddr()
+	addr, dir, err := serverDirs(work, targetCeiling)
 	if err != nil {
-		return nil, err
-	}
-	dir := filepath.Join(work, "ceiling-data")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	srv, err := startServer(targetCeiling, exe, []string{"ceiling-serve", addr, dir}, nil,
@@ -96,17 +129,8 @@ func startCeiling(ctx context.Context, work string, conns int) (*target, error) 
 	if err != nil {
 		return nil, err
 	}
-	return ready(ctx, targetCeiling, srv, addr, dir, conns, nil)
-}
-
-func ready(ctx context.Context, name string, srv *server, addr, dir string, conns int, auth authorizer) (*target, error) {
-	t := &target{name: name, srv: srv, dir: dir,
-		c: &registryClient{base: "http://" + addr, hc: newHTTPClient(conns), auth: auth}}
-	if err := srv.waitReady(ctx, t.c.hc, t.c.base+"/v2/", auth, 60*time.Second); err != nil {
-		srv.stop()
-		return nil, err
-	}
-	return t, nil
+	t := newTarget(targetCeiling, srv, dir, "http://"+addr, "", conns, nil)
+	return t, t.ready(ctx, http.StatusOK)
 }
 
 // ceilingPut stores body as file name on the ceiling server.

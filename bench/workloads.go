@@ -13,8 +13,13 @@ import (
 
 // workload is one measured scenario. prepare runs once per target, untimed;
 // run runs once per round and target and times only its measured part.
+// Workloads of a group are selected together by the group's name and
+// reported in a table of their own; their targets come in pairs, a target
+// and then its variant, and run next to each other in every round.
 type workload struct {
 	name    string
+	group   string
+	repeat  int // rounds per round of -rounds; 0 is 1
 	targets func(cfg *config) []string
 	prepare func(ctx context.Context, b *bench, t *target) ([]metric, error)
 	run     func(ctx context.Context, b *bench, t *target, round int) ([]metric, error)
@@ -27,15 +32,17 @@ func withCeiling(*config) []string {
 
 // allWorkloads lists every workload in the order they run.
 func allWorkloads() []*workload {
-	return []*workload{
+	ws := []*workload{
 		{name: "push-mono", targets: withCeiling, run: runPushMono},
 		{name: "push-chunked", targets: withCeiling, run: runPushChunked},
 		{name: "pull", targets: withCeiling, prepare: preparePull, run: runPull},
-		{name: "small-images", targets: registries, run: runSmallImages},
+		{name: "small-images", targets: registries, run: smallImages(100, "small")},
 		{name: "manifest-get", targets: registries, prepare: prepareHot, run: runManifestGet},
 		{name: "blob-head", targets: registries, prepare: prepareHot, run: runBlobHead},
-		{name: "tags", targets: tagTargets, prepare: prepareTags, run: runTags},
 	}
+	ws = append(ws, authWorkloads()...)
+	ws = append(ws, redirectWorkloads()...)
+	return append(ws, &workload{name: "tags", targets: tagTargets, prepare: prepareTags, run: runTags})
 }
 
 // span measures wall time and the CPU used by this process and by the
@@ -187,22 +194,57 @@ func runPull(ctx context.Context, b *bench, t *target, _ int) ([]metric, error) 
 	return append(throughput(size, el), cpu...), nil
 }
 
+// pullsPerRun is how many times a run of auth-pull or redirect-pull reads
+// the big blob: one pull over loopback varies by some 20 % from the next on
+// a small shared machine, more than what those groups look for.
+const pullsPerRun = 4
+
+// runPulls times pullsPerRun reads of the big blob from a registry.
+func runPulls(ctx context.Context, b *bench, t *target, _ int) ([]metric, error) {
+	digest, err := b.big.digest(0)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 1<<20)
+	settle()
+	sp := startSpan(t)
+	for range pullsPerRun {
+		if err = t.c.pullBlob(ctx, bigRepo, digest, b.big.size, buf); err != nil {
+			break
+		}
+	}
+	el, cpu := sp.end()
+	if err != nil {
+		return nil, err
+	}
+	return append(throughput(pullsPerRun*b.big.size, el), cpu...), nil
+}
+
 // smallImage returns image i of a set: a config and two layers of 1–16 KiB.
 func smallImage(set, i int) image {
 	seed := uint64(set)<<32 | uint64(i)
 	return newImage(seed, 1024+int64(mix(seed)%(15*1024)), 1024+int64(mix(seed^0xff)%(15*1024)))
 }
 
-func runSmallImages(ctx context.Context, b *bench, t *target, round int) ([]metric, error) {
+// smallImages returns the run of a small-images workload: -images images
+// of set firstSet+round, pushed into ten repositories under prefix, new in
+// every round.
+func smallImages(firstSet int, prefix string) func(ctx context.Context, b *bench, t *target, round int) ([]metric, error) {
+	return func(ctx context.Context, b *bench, t *target, round int) ([]metric, error) {
+		return runSmallImages(ctx, b, t, firstSet+round, fmt.Sprintf("%s/r%d", prefix, round))
+	}
+}
+
+func runSmallImages(ctx context.Context, b *bench, t *target, set int, prefix string) ([]metric, error) {
 	n := b.cfg.images
 	imgs := make([]image, n)
 	for i := range imgs {
-		imgs[i] = smallImage(100+round, i)
+		imgs[i] = smallImage(set, i)
 	}
 	settle()
 	sp := startSpan(t)
 	st, err := countLoop(ctx, b.cfg.imageWorkers, n, func(ctx context.Context, i int) error {
-		repo := fmt.Sprintf("small/r%d/app%d", round, i%10)
+		repo := fmt.Sprintf("%s/app%d", prefix, i%10)
 		return t.c.push(ctx, repo, fmt.Sprintf("v%d", i), imgs[i])
 	})
 	el, cpu := sp.end()
