@@ -97,7 +97,6 @@ func validTag(s string) bool {
 	return true
 }
 
-
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func quote(s string) string {
