@@ -158,7 +158,7 @@ func (h *Handler) patchUpload(w http.ResponseWriter, r *http.Request, q request)
 		h.writeError(w, r, err, resUpload)
 		return
 	}
-	if _, err := h.appendChunk(r, &u); err != nil {
+	if _, err := h.appendChunk(r, &u, true); err != nil {
 		h.writeChunkError(w, r, q, u, err)
 		return
 	}
@@ -184,7 +184,11 @@ func (h *Handler) finishUpload(w http.ResponseWriter, r *http.Request, q request
 		writeAPIError(w, r, ae)
 		return
 	}
-	hasher, err := h.appendChunk(r, &u)
+	// The session is committed and removed right after this last chunk,
+	// so its new offset need not be stored first: a crash before the commit
+	// leaves the session at its last stored offset, and a retried PUT
+	// rewrites from there.
+	hasher, err := h.appendChunk(r, &u, false)
 	if err != nil {
 		h.writeChunkError(w, r, q, u, err)
 		return
@@ -227,9 +231,9 @@ type errRangeMismatch struct{ msg string }
 func (e *errRangeMismatch) Error() string { return e.msg }
 
 // appendChunk writes the request body at the session's offset, checking
-// Content-Range when given, and advances the session. It returns the hash
-// over everything received so far.
-func (h *Handler) appendChunk(r *http.Request, u *berth.Upload) (hash.Hash, error) {
+// Content-Range when given, and advances the session (in the store too
+// when persist is set). It returns the hash over everything received so far.
+func (h *Handler) appendChunk(r *http.Request, u *berth.Upload, persist bool) (hash.Hash, error) {
 	hasher, err := restoreHash(u.Algorithm, u.HashState)
 	if err != nil {
 		return nil, err
@@ -259,12 +263,15 @@ func (h *Handler) appendChunk(r *http.Request, u *berth.Upload) (hash.Hash, erro
 		return nil, apiError(http.StatusBadRequest, CodeBlobUploadInvalid,
 			"chunk had "+itoa(n)+" bytes but Content-Range announced "+itoa(want))
 	}
+	from := u.Offset
+	u.Offset += n
+	if !persist {
+		return hasher, nil
+	}
 	state, err := marshalHash(hasher)
 	if err != nil {
 		return nil, err
 	}
-	from := u.Offset
-	u.Offset += n
 	u.HashState = state
 	u.UpdatedAt = time.Now().UTC()
 	if err := h.meta.AdvanceUpload(r.Context(), *u, from); err != nil {
