@@ -344,15 +344,7 @@ func (c *cli) manifestCommand() *cobra.Command {
 			if err := checkOrder(opts.OrderBy); err != nil {
 				return err
 			}
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			ms, err := cl.ListManifests(cmd.Context(), registry, name, opts)
-			if err != nil {
-				return err
-			}
-			return c.print(cmd, ms, manifestView)
+			return c.callAndPrint(cmd, manifestView, func(cl *client.Client) (any, error) { return cl.ListManifests(cmd.Context(), registry, name, opts) })
 		}),
 	}
 	registryFlag(listCmd, &registry)

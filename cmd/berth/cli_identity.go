@@ -1,6 +1,7 @@
 package main
 
 import (
+	"berth/internal/client"
 	"fmt"
 	"strings"
 	"time"
@@ -154,15 +155,7 @@ func (c *cli) scopeMapCommand() *cobra.Command {
 		if req.Description == nil && len(req.AddActions) == 0 && len(req.RemoveActions) == 0 {
 			return fmt.Errorf("nothing to change; give --add-repository, --remove-repository or --description")
 		}
-		cl, err := c.client()
-		if err != nil {
-			return err
-		}
-		m, err := cl.UpdateScopeMap(cmd.Context(), registry, name, req)
-		if err != nil {
-			return err
-		}
-		return c.print(cmd, m, scopeMapView)
+		return c.callAndPrint(cmd, scopeMapView, func(cl *client.Client) (any, error) { return cl.UpdateScopeMap(cmd.Context(), registry, name, req) })
 	})
 
 	showCmd := common(&cobra.Command{
@@ -170,15 +163,7 @@ func (c *cli) scopeMapCommand() *cobra.Command {
 		Short: "Show a scope map, built in or the registry's own",
 		Args:  cobra.NoArgs,
 		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			m, err := cl.GetScopeMap(cmd.Context(), registry, name)
-			if err != nil {
-				return err
-			}
-			return c.print(cmd, m, scopeMapView)
+			return c.callAndPrint(cmd, scopeMapView, func(cl *client.Client) (any, error) { return cl.GetScopeMap(cmd.Context(), registry, name) })
 		}),
 	})
 
@@ -187,15 +172,7 @@ func (c *cli) scopeMapCommand() *cobra.Command {
 		Short: "List the built-in scope maps of a registry, then its own",
 		Args:  cobra.NoArgs,
 		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			maps, err := cl.ListScopeMaps(cmd.Context(), registry)
-			if err != nil {
-				return err
-			}
-			return c.print(cmd, maps, scopeMapListView)
+			return c.callAndPrint(cmd, scopeMapListView, func(cl *client.Client) (any, error) { return cl.ListScopeMaps(cmd.Context(), registry) })
 		}),
 	}
 	registryFlag(listCmd, &registry)
@@ -305,15 +282,7 @@ shown this once.`,
 			if req == (api.UpdateTokenRequest{}) {
 				return fmt.Errorf("nothing to change; give --scope-map or --status")
 			}
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			tok, err := cl.UpdateToken(cmd.Context(), registry, name, req)
-			if err != nil {
-				return err
-			}
-			return c.print(cmd, tok, tokenView)
+			return c.callAndPrint(cmd, tokenView, func(cl *client.Client) (any, error) { return cl.UpdateToken(cmd.Context(), registry, name, req) })
 		}),
 	})
 	updateCmd.Flags().StringVar(&scopeMap, "scope-map", "", "new scope map of the token")
@@ -324,15 +293,7 @@ shown this once.`,
 		Short: "Show a token with its passwords' names and times",
 		Args:  cobra.NoArgs,
 		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			tok, err := cl.GetToken(cmd.Context(), registry, name)
-			if err != nil {
-				return err
-			}
-			return c.print(cmd, tok, tokenView)
+			return c.callAndPrint(cmd, tokenView, func(cl *client.Client) (any, error) { return cl.GetToken(cmd.Context(), registry, name) })
 		}),
 	})
 
@@ -341,15 +302,7 @@ shown this once.`,
 		Short: "List the tokens of a registry",
 		Args:  cobra.NoArgs,
 		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			toks, err := cl.ListTokens(cmd.Context(), registry)
-			if err != nil {
-				return err
-			}
-			return c.print(cmd, toks, tokenView)
+			return c.callAndPrint(cmd, tokenView, func(cl *client.Client) (any, error) { return cl.ListTokens(cmd.Context(), registry) })
 		}),
 	}
 	registryFlag(listCmd, &registry)

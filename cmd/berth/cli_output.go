@@ -1,6 +1,7 @@
 package main
 
 import (
+	"berth/internal/client"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -278,4 +279,18 @@ func writeTSV(w io.Writer, rows [][]any) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// callAndPrint calls the management API with the command's client and
+// prints the answer in the output format, or returns the call's error.
+func (c *cli) callAndPrint(cmd *cobra.Command, v view, call func(*client.Client) (any, error)) error {
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	result, err := call(cl)
+	if err != nil {
+		return err
+	}
+	return c.print(cmd, result, v)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"berth/internal/client"
 	"fmt"
 	"strings"
 	"time"
@@ -84,15 +85,7 @@ user's two passwords: they are shown this once.`,
 		Short: "Show a registry",
 		Args:  cobra.NoArgs,
 		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			reg, err := cl.GetRegistry(cmd.Context(), name)
-			if err != nil {
-				return err
-			}
-			return c.print(cmd, reg, registryView)
+			return c.callAndPrint(cmd, registryView, func(cl *client.Client) (any, error) { return cl.GetRegistry(cmd.Context(), name) })
 		}),
 	})
 
@@ -101,15 +94,7 @@ user's two passwords: they are shown this once.`,
 		Short: "List the registries of the node",
 		Args:  cobra.NoArgs,
 		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			regs, err := cl.ListRegistries(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return c.print(cmd, regs, registryView)
+			return c.callAndPrint(cmd, registryView, func(cl *client.Client) (any, error) { return cl.ListRegistries(cmd.Context()) })
 		}),
 	}
 
@@ -135,15 +120,7 @@ in the same command. Turning the admin user on shows its new passwords once.`,
 			if req == (api.UpdateRegistryRequest{}) {
 				return fmt.Errorf("nothing to change; give --sku, --admin-enabled, --anonymous-pull-enabled, --data-endpoint-enabled or --data-endpoint-url-ttl")
 			}
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			reg, err := cl.UpdateRegistry(cmd.Context(), name, req)
-			if err != nil {
-				return err
-			}
-			return c.print(cmd, reg, registryView)
+			return c.callAndPrint(cmd, registryView, func(cl *client.Client) (any, error) { return cl.UpdateRegistry(cmd.Context(), name, req) })
 		}),
 	})
 	f = updateCmd.Flags()
@@ -247,15 +224,7 @@ func (c *cli) credentialCommand() *cobra.Command {
 		Short: "Show the admin user's name and its passwords' names and times (berth keeps no password values)",
 		Args:  cobra.NoArgs,
 		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			creds, err := cl.ShowCredentials(cmd.Context(), name)
-			if err != nil {
-				return err
-			}
-			return c.print(cmd, creds, credentialsView)
+			return c.callAndPrint(cmd, credentialsView, func(cl *client.Client) (any, error) { return cl.ShowCredentials(cmd.Context(), name) })
 		}),
 	}
 	renewCmd := &cobra.Command{
@@ -264,15 +233,7 @@ func (c *cli) credentialCommand() *cobra.Command {
 		Example: "  berth credential renew -n contoso --password-name password2",
 		Args:    cobra.NoArgs,
 		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			creds, err := cl.RenewCredential(cmd.Context(), name, passwordName)
-			if err != nil {
-				return err
-			}
-			return c.print(cmd, creds, credentialsView)
+			return c.callAndPrint(cmd, credentialsView, func(cl *client.Client) (any, error) { return cl.RenewCredential(cmd.Context(), name, passwordName) })
 		}),
 	}
 	renewCmd.Flags().StringVar(&passwordName, "password-name", "", "password or password2")
