@@ -78,70 +78,59 @@ func (c *Cache) invalidate() {
 
 // Tag returns the digest tag points to, from the cache when fresh.
 func (c *Cache) Tag(ctx context.Context, registry, repo, tag string) (digest.Digest, error) {
-	if c.ttl <= 0 {
+	return get(c, &c.tags, tagKey{registry, repo, tag}, func() (digest.Digest, error) {
 		return c.Store.Tag(ctx, registry, repo, tag)
-	}
-	k := tagKey{registry, repo, tag}
-	c.mu.Lock()
-	e, ok := c.tags[k]
-	c.mu.Unlock()
-	if fresh(c, e, ok) {
-		return e.v, nil
-	}
-	gen := c.gen.Load()
-	d, err := c.Store.Tag(ctx, registry, repo, tag)
-	if err == nil {
-		c.put(func() { c.tags[k] = entry[digest.Digest]{d, gen, c.now().Add(c.ttl)} })
-	}
-	return d, err
+	}, nil)
 }
 
 // Manifest returns manifest d of repo, from the cache when fresh. The
 // returned manifest is shared: callers must not modify it.
 func (c *Cache) Manifest(ctx context.Context, registry, repo string, d digest.Digest) (*berth.Manifest, error) {
-	if c.ttl <= 0 {
+	return get(c, &c.mans, objKey{registry, repo, d}, func() (*berth.Manifest, error) {
 		return c.Store.Manifest(ctx, registry, repo, d)
-	}
-	k := objKey{registry, repo, d}
-	c.mu.Lock()
-	e, ok := c.mans[k]
-	c.mu.Unlock()
-	if fresh(c, e, ok) {
-		return e.v, nil
-	}
-	gen := c.gen.Load()
-	m, err := c.Store.Manifest(ctx, registry, repo, d)
-	if err == nil && len(m.Payload) <= maxPayloadBytes/64 {
-		c.put(func() {
-			if c.payloads+len(m.Payload) > maxPayloadBytes {
-				c.reset()
-			}
-			c.payloads += len(m.Payload)
-			c.mans[k] = entry[*berth.Manifest]{m, gen, c.now().Add(c.ttl)}
-		})
-	}
-	return m, err
+	}, func(m *berth.Manifest) bool {
+		if len(m.Payload) > maxPayloadBytes/64 {
+			return false
+		}
+		if c.payloads+len(m.Payload) > maxPayloadBytes {
+			c.reset()
+		}
+		c.payloads += len(m.Payload)
+		return true
+	})
 }
 
 // Blob returns the size of blob d if repo may read it, from the cache when
 // fresh.
 func (c *Cache) Blob(ctx context.Context, registry, repo string, d digest.Digest) (int64, error) {
-	if c.ttl <= 0 {
+	return get(c, &c.blobs, objKey{registry, repo, d}, func() (int64, error) {
 		return c.Store.Blob(ctx, registry, repo, d)
+	}, nil)
+}
+
+// get answers from *m when its entry for k is fresh, and otherwise loads
+// the answer and, when it was found (and admit, called under the lock,
+// accepts it), keeps it for the TTL.
+func get[K comparable, V any](c *Cache, m *map[K]entry[V], k K, load func() (V, error), admit func(V) bool) (V, error) {
+	if c.ttl <= 0 {
+		return load()
 	}
-	k := objKey{registry, repo, d}
 	c.mu.Lock()
-	e, ok := c.blobs[k]
+	e, ok := (*m)[k]
 	c.mu.Unlock()
 	if fresh(c, e, ok) {
 		return e.v, nil
 	}
 	gen := c.gen.Load()
-	size, err := c.Store.Blob(ctx, registry, repo, d)
+	v, err := load()
 	if err == nil {
-		c.put(func() { c.blobs[k] = entry[int64]{size, gen, c.now().Add(c.ttl)} })
+		c.put(func() {
+			if admit == nil || admit(v) {
+				(*m)[k] = entry[V]{v, gen, c.now().Add(c.ttl)}
+			}
+		})
 	}
-	return size, err
+	return v, err
 }
 
 // put runs add under the lock, first emptying a cache that grew too large.
