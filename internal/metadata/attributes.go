@@ -55,7 +55,7 @@ func locked(op, object string, a attribute) error {
 
 // checkRepository returns the KindDenied error of op when repo exists and
 // its attribute a is false. A missing repository passes.
-func checkRepository(ctx context.Context, tx *sql.Tx, op, registry, repo string, a attribute) error {
+func checkRepository(ctx context.Context, tx *wtx, op, registry, repo string, a attribute) error {
 	var enabled bool
 	err := tx.QueryRowContext(ctx, `SELECT `+a.column+` FROM repositories WHERE registry = $1 AND name = $2`,
 		registry, repo).Scan(&enabled)
@@ -77,7 +77,7 @@ func checkRepository(ctx context.Context, tx *sql.Tx, op, registry, repo string,
 // the deletion back, when that key is not "". The returned values are those
 // of the rows as deleted, so a lock committed by another transaction just
 // before is seen.
-func deleteChecked(ctx context.Context, tx *sql.Tx, query string, args ...any) (n int, lockedKey string, err error) {
+func deleteChecked(ctx context.Context, tx *wtx, query string, args ...any) (n int, lockedKey string, err error) {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return 0, "", err
@@ -106,7 +106,7 @@ func deleteChecked(ctx context.Context, tx *sql.Tx, query string, args ...any) (
 // digest it already has only renews its update time. The conflict clause
 // locks an existing tag row before its attributes are tested, so a lock
 // committed concurrently is honoured.
-func putTag(ctx context.Context, tx *sql.Tx, op, registry, repo, tag string, d digest.Digest, now int64) error {
+func putTag(ctx context.Context, tx *wtx, op, registry, repo, tag string, d digest.Digest, now int64) error {
 	n, err := rowsAffected(tx.ExecContext(ctx, `INSERT INTO tags
 (registry, repository, name, digest, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
 ON CONFLICT (registry, repository, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at

@@ -21,7 +21,7 @@ func (s *Store) LinkBlob(ctx context.Context, registry, repo string, d digest.Di
 		return berth.E(op, berth.KindInvalid, "blob %q of size %d cannot be linked", d, size)
 	}
 	now := time.Now().UnixNano()
-	return s.update(ctx, op, func(tx *sql.Tx) error {
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
 		if err := checkRepository(ctx, tx, op, registry, repo, writeEnabled); err != nil {
 			return err
 		}
@@ -41,7 +41,7 @@ ON CONFLICT (registry, repository, digest) DO NOTHING`, registry, repo, string(d
 }
 
 // createRepository records repository repo of the registry unless it exists.
-func createRepository(ctx context.Context, tx *sql.Tx, registry, repo string, now int64) error {
+func createRepository(ctx context.Context, tx *wtx, registry, repo string, now int64) error {
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO repositories (registry, name, created_at) VALUES ($1, $2, $3)
 ON CONFLICT (registry, name) DO NOTHING`, registry, repo, now)
@@ -90,7 +90,7 @@ WHERE b.registry = $1 AND b.digest = $2 AND EXISTS (
 // decision.
 func (s *Store) UnlinkBlob(ctx context.Context, registry, repo string, d digest.Digest) error {
 	const op = "metadata.UnlinkBlob"
-	return s.update(ctx, op, func(tx *sql.Tx) error {
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
 		if err := checkRepository(ctx, tx, op, registry, repo, deleteEnabled); err != nil {
 			return err
 		}

@@ -88,7 +88,7 @@ func (s *Store) setAttributes(ctx context.Context, op string, a berth.Attributes
 // delete-enabled. Upload sessions stay: their bytes are the blob store's.
 func (s *Store) DeleteRepository(ctx context.Context, registry, repo string) error {
 	const op = "metadata.DeleteRepository"
-	return s.update(ctx, op, func(tx *sql.Tx) error {
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
 		n, lockedRepo, err := deleteChecked(ctx, tx, `DELETE FROM repositories
 WHERE registry = $1 AND name = $2 RETURNING name, delete_enabled`, registry, repo)
 		if err != nil {

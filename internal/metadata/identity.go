@@ -30,7 +30,7 @@ var registryTables = []string{
 // behind.
 func (s *Store) DeleteRegistry(ctx context.Context, registry string) error {
 	const op = "metadata.DeleteRegistry"
-	return s.update(ctx, op, func(tx *sql.Tx) error {
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM registry_aliases WHERE registry = $1`, registry); err != nil {
 			return err
 		}
@@ -53,7 +53,7 @@ func (s *Store) DeleteRegistry(ctx context.Context, registry string) error {
 }
 
 // requireRegistry returns KindNotFound unless the registry exists.
-func requireRegistry(ctx context.Context, tx *sql.Tx, op, registry string) error {
+func requireRegistry(ctx context.Context, tx *wtx, op, registry string) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM registries WHERE name = $1`, registry).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -71,7 +71,7 @@ func (s *Store) PutSecret(ctx context.Context, registry, owner string, sec berth
 	if owner == "" || sec.Name == "" || len(sec.Hash) == 0 {
 		return berth.E(op, berth.KindInvalid, "secret %q of owner %q has no owner, name or hash", sec.Name, owner)
 	}
-	return s.update(ctx, op, func(tx *sql.Tx) error {
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
 		if err := requireRegistry(ctx, tx, op, registry); err != nil {
 			return err
 		}
@@ -146,7 +146,7 @@ func (s *Store) CreateScopeMap(ctx context.Context, m berth.ScopeMap) error {
 	if err != nil {
 		return berth.E(op, berth.KindInvalid, "scope map %q: actions: %w", m.Name, err)
 	}
-	return s.update(ctx, op, func(tx *sql.Tx) error {
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
 		if err := requireRegistry(ctx, tx, op, m.Registry); err != nil {
 			return err
 		}
@@ -239,7 +239,7 @@ func (s *Store) queryScopeMaps(ctx context.Context, registry, query string, args
 // KindConflict, naming the token, if a token still uses it.
 func (s *Store) DeleteScopeMap(ctx context.Context, registry, name string) error {
 	const op = "metadata.DeleteScopeMap"
-	return s.update(ctx, op, func(tx *sql.Tx) error {
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
 		n, err := rowsAffected(tx.ExecContext(ctx,
 			`DELETE FROM scope_maps WHERE registry = $1 AND name = $2`, registry, name))
 		if err != nil {

@@ -45,7 +45,7 @@ func (s *Store) PutManifest(ctx context.Context, registry, repo string, m *berth
 	}
 	now := time.Now().UnixNano()
 	created := nanos(m.CreatedAt)
-	return s.update(ctx, op, func(tx *sql.Tx) error {
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
 		if err := checkRepository(ctx, tx, op, registry, repo, writeEnabled); err != nil {
 			return err
 		}
@@ -100,7 +100,7 @@ func encodeManifest(m *berth.Manifest) (annotations, refs string, err error) {
 
 // firstMissingReference returns the first of refs that repo cannot read, or
 // nil when it can read them all.
-func firstMissingReference(ctx context.Context, tx *sql.Tx, registry, repo string, refs []berth.Reference) (*berth.Reference, error) {
+func firstMissingReference(ctx context.Context, tx *wtx, registry, repo string, refs []berth.Reference) (*berth.Reference, error) {
 	var blobs, manifests []string
 	for _, r := range refs {
 		if r.Manifest {
@@ -131,7 +131,7 @@ func firstMissingReference(ctx context.Context, tx *sql.Tx, registry, repo strin
 
 // present returns which of digests have a row in table (repository_blobs or
 // manifests) for repo.
-func present(ctx context.Context, tx *sql.Tx, table, registry, repo string, digests []string) (map[string]bool, error) {
+func present(ctx context.Context, tx *wtx, table, registry, repo string, digests []string) (map[string]bool, error) {
 	have := make(map[string]bool, len(digests))
 	for len(digests) > 0 {
 		batch := digests[:min(len(digests), batchSize)]
@@ -164,7 +164,7 @@ func present(ctx context.Context, tx *sql.Tx, table, registry, repo string, dige
 }
 
 // insertReferences records m's references in manifest_references.
-func insertReferences(ctx context.Context, tx *sql.Tx, registry, repo string, m *berth.Manifest) error {
+func insertReferences(ctx context.Context, tx *wtx, registry, repo string, m *berth.Manifest) error {
 	refs := m.References
 	for len(refs) > 0 {
 		batch := refs[:min(len(refs), batchSize)]
@@ -250,7 +250,7 @@ func decodeAnnotations(s string) (map[string]string, error) {
 // as their subject stay.
 func (s *Store) DeleteManifest(ctx context.Context, registry, repo string, d digest.Digest) error {
 	const op = "metadata.DeleteManifest"
-	return s.update(ctx, op, func(tx *sql.Tx) error {
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
 		if err := checkRepository(ctx, tx, op, registry, repo, deleteEnabled); err != nil {
 			return err
 		}

@@ -28,7 +28,7 @@ func (s *Store) CreateRegistry(ctx context.Context, r berth.Registry) error {
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, op, func(tx *sql.Tx) error {
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
 		n, err := rowsAffected(tx.ExecContext(ctx,
 			`INSERT INTO registries (name, location, created_at, sku, admin_user_enabled,
 anonymous_pull_enabled, data_endpoint_enabled, data_endpoint_url_ttl) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)

@@ -26,6 +26,12 @@ type Dialect struct {
 	// simply run again (a deadlock or serialization failure). Nil never
 	// retries.
 	Retry func(err error) bool
+	// SingleWriter says that the write pool is one connection, so write
+	// transactions queue anyway: concurrent ones then share one database
+	// transaction, a savepoint each, and one commit (one sync of the disk),
+	// and their statements are prepared once and kept. Retry is not used
+	// with it.
+	SingleWriter bool
 }
 
 // Store implements berth.MetadataStore over two database/sql pools: one that
@@ -36,6 +42,8 @@ type Store struct {
 	read, write *sql.DB
 	dialect     Dialect
 	stmts       []*sql.Stmt
+	batch       *batcher   // nil unless the dialect has a single writer
+	wstmts      *stmtCache // idem
 
 	// Statements of the hot read path, prepared on the read pool.
 	manifestStmt *sql.Stmt
@@ -60,6 +68,10 @@ const maxRetries = 3
 // because the schema is missing.
 func New(ctx context.Context, read, write *sql.DB, d Dialect) (*Store, error) {
 	s := &Store{read: read, write: write, dialect: d}
+	if d.SingleWriter {
+		s.wstmts = &stmtCache{db: write}
+		s.batch = &batcher{db: write, stmts: s.wstmts}
+	}
 	for _, p := range []struct {
 		stmt  **sql.Stmt
 		query string
@@ -100,12 +112,19 @@ func (s *Store) closeStmts() {
 		st.Close()
 	}
 	s.stmts = nil
+	if s.wstmts != nil {
+		s.wstmts.close()
+	}
 }
 
 // update runs fn in a write transaction and commits it, running it again when
 // the dialect says the failure was transient. An error fn returns that is
-// already a *berth.Error is returned as it is.
-func (s *Store) update(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+// already a *berth.Error is returned as it is. fn must use the context it is
+// given for its statements: with group commit it is not cancelled with ctx.
+func (s *Store) update(ctx context.Context, op string, fn func(ctx context.Context, tx *wtx) error) error {
+	if s.batch != nil {
+		return s.fail(op, s.batch.run(ctx, fn))
+	}
 	for attempt := 0; ; attempt++ {
 		err := s.tryUpdate(ctx, fn)
 		if err == nil {
@@ -119,13 +138,13 @@ func (s *Store) update(ctx context.Context, op string, fn func(tx *sql.Tx) error
 	}
 }
 
-func (s *Store) tryUpdate(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) tryUpdate(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, &wtx{Tx: tx}); err != nil {
 		return err
 	}
 	return tx.Commit()

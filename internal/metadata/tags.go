@@ -45,7 +45,7 @@ func (s *Store) Tag(ctx context.Context, registry, repo, tag string) (digest.Dig
 // such tag, KindDenied if the repository or the tag is not delete-enabled.
 func (s *Store) DeleteTag(ctx context.Context, registry, repo, tag string) error {
 	const op = "metadata.DeleteTag"
-	return s.update(ctx, op, func(tx *sql.Tx) error {
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
 		if err := checkRepository(ctx, tx, op, registry, repo, deleteEnabled); err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package metadata
 
 import (
 	"context"
-	"database/sql"
 
 	"berth/internal/berth"
 )
@@ -16,7 +15,7 @@ func (s *Store) CreateToken(ctx context.Context, t berth.Token) error {
 	if t.Name == "" {
 		return berth.E(op, berth.KindInvalid, "token name is empty")
 	}
-	return s.update(ctx, op, func(tx *sql.Tx) error {
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
 		if err := requireRegistry(ctx, tx, op, t.Registry); err != nil {
 			return err
 		}
@@ -95,7 +94,7 @@ func (s *Store) queryTokens(ctx context.Context, registry, query string, args ..
 // KindNotFound if there is no such token.
 func (s *Store) DeleteToken(ctx context.Context, registry, name string) error {
 	const op = "metadata.DeleteToken"
-	return s.update(ctx, op, func(tx *sql.Tx) error {
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
 		n, err := rowsAffected(tx.ExecContext(ctx,
 			`DELETE FROM tokens WHERE registry = $1 AND name = $2`, registry, name))
 		if err != nil {

@@ -21,18 +21,20 @@ func (s *Store) CreateUpload(ctx context.Context, u berth.Upload) error {
 	if !u.UpdatedAt.IsZero() {
 		updated = u.UpdatedAt.UnixNano()
 	}
-	n, err := rowsAffected(s.write.ExecContext(ctx, `INSERT INTO uploads
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
+		n, err := rowsAffected(tx.ExecContext(ctx, `INSERT INTO uploads
 (registry, id, repository, offset_bytes, algorithm, hash_state, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (registry, id) DO NOTHING`,
-		u.Registry, u.ID, u.Repository, u.Offset, u.Algorithm, u.HashState, created, updated))
-	if err != nil {
-		return s.fail(op, err)
-	}
-	if n == 0 {
-		return berth.E(op, berth.KindExists, "upload %q already exists", u.ID)
-	}
-	return nil
+			u.Registry, u.ID, u.Repository, u.Offset, u.Algorithm, u.HashState, created, updated))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return berth.E(op, berth.KindExists, "upload %q already exists", u.ID)
+		}
+		return nil
+	})
 }
 
 // Upload returns a session; KindNotFound if it does not exist.
@@ -63,38 +65,39 @@ func (s *Store) AdvanceUpload(ctx context.Context, u berth.Upload, from int64) e
 	if updated.IsZero() {
 		updated = time.Now()
 	}
-	n, err := rowsAffected(s.write.ExecContext(ctx, `UPDATE uploads
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
+		n, err := rowsAffected(tx.ExecContext(ctx, `UPDATE uploads
 SET offset_bytes = $1, algorithm = $2, hash_state = $3, updated_at = $4
 WHERE registry = $5 AND id = $6 AND offset_bytes = $7`,
-		u.Offset, u.Algorithm, u.HashState, updated.UnixNano(), u.Registry, u.ID, from))
-	if err != nil {
-		return s.fail(op, err)
-	}
-	if n == 1 {
-		return nil
-	}
-	var at int64
-	err = s.read.QueryRowContext(ctx,
-		`SELECT offset_bytes FROM uploads WHERE registry = $1 AND id = $2`, u.Registry, u.ID).Scan(&at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return berth.E(op, berth.KindNotFound, "upload %q not found", u.ID)
-	}
-	if err != nil {
-		return s.fail(op, err)
-	}
-	return berth.E(op, berth.KindConflict, "upload %q is at offset %d, not %d", u.ID, at, from)
+			u.Offset, u.Algorithm, u.HashState, updated.UnixNano(), u.Registry, u.ID, from))
+		if err != nil || n == 1 {
+			return err
+		}
+		var at int64
+		err = tx.QueryRowContext(ctx,
+			`SELECT offset_bytes FROM uploads WHERE registry = $1 AND id = $2`, u.Registry, u.ID).Scan(&at)
+		if errors.Is(err, sql.ErrNoRows) {
+			return berth.E(op, berth.KindNotFound, "upload %q not found", u.ID)
+		}
+		if err != nil {
+			return err
+		}
+		return berth.E(op, berth.KindConflict, "upload %q is at offset %d, not %d", u.ID, at, from)
+	})
 }
 
 // DeleteUpload removes a session; KindNotFound if it does not exist.
 func (s *Store) DeleteUpload(ctx context.Context, registry, id string) error {
 	const op = "metadata.DeleteUpload"
-	n, err := rowsAffected(s.write.ExecContext(ctx,
-		`DELETE FROM uploads WHERE registry = $1 AND id = $2`, registry, id))
-	if err != nil {
-		return s.fail(op, err)
-	}
-	if n == 0 {
-		return berth.E(op, berth.KindNotFound, "upload %q not found", id)
-	}
-	return nil
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
+		n, err := rowsAffected(tx.ExecContext(ctx,
+			`DELETE FROM uploads WHERE registry = $1 AND id = $2`, registry, id))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return berth.E(op, berth.KindNotFound, "upload %q not found", id)
+		}
+		return nil
+	})
 }

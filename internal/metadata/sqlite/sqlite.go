@@ -15,7 +15,7 @@ import (
 )
 
 // dialect is the metadata dialect of SQLite.
-var dialect = metadata.Dialect{Name: "sqlite", CollateC: "COLLATE BINARY"}
+var dialect = metadata.Dialect{Name: "sqlite", CollateC: "COLLATE BINARY", SingleWriter: true}
 
 // busyTimeoutMillis is how long a connection waits for a lock held by another
 // process before it fails with SQLITE_BUSY.
