@@ -2,6 +2,7 @@ package auth
 
 import (
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -47,4 +48,23 @@ func BenchmarkAuthorizeBasicCached(b *testing.B) {
 	if n := f.bcrypts.Load(); n != 1 {
 		b.Fatalf("bcrypt ran %d times", n)
 	}
+}
+
+// BenchmarkAuthorizeBearerParallel is BenchmarkAuthorizeBearer from
+// concurrent clients, on the real clock: what a loaded node pays per
+// request, contention on the cache included.
+func BenchmarkAuthorizeBearerParallel(b *testing.B) {
+	f := newFixture(b, Config{Now: time.Now})
+	tok := f.accessToken(b, "pusher", tokenPassword, "repository:team/app:pull,push")
+	need := []berth.Access{repo("team/app", "pull")}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		r := request("Bearer " + tok)
+		for pb.Next() {
+			if _, err := f.svc.Authorize(r, f.reg, need); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

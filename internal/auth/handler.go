@@ -237,10 +237,7 @@ func (s *Service) refreshSubject(ctx context.Context, reg berth.Registry, raw st
 // issue signs an access token granting what of scopes sub may have, and a
 // refresh token too when offline is set and sub is not anonymous.
 func (s *Service) issue(ctx context.Context, reg berth.Registry, sub subject, scopes []berth.Access, offline bool) (tokenResponse, error) {
-	c, err := s.newClaims(reg, sub.p, useAccess, s.cfg.AccessTTL)
-	if err != nil {
-		return tokenResponse{}, err
-	}
+	c := s.newClaims(reg, sub.p, useAccess, s.cfg.AccessTTL)
 	c.Access, c.Refused = sub.grant(scopes)
 	tok, err := s.sign(ctx, c)
 	if err != nil {
@@ -262,11 +259,7 @@ func (s *Service) issue(ctx context.Context, reg berth.Registry, sub subject, sc
 
 // refreshToken signs a refresh token for p, valid for RefreshTTL.
 func (s *Service) refreshToken(ctx context.Context, reg berth.Registry, p berth.Principal) (string, error) {
-	c, err := s.newClaims(reg, p, useRefresh, s.cfg.RefreshTTL)
-	if err != nil {
-		return "", err
-	}
-	return s.sign(ctx, c)
+	return s.sign(ctx, s.newClaims(reg, p, useRefresh, s.cfg.RefreshTTL))
 }
 
 // errorBody is the error answer of the token endpoints, shaped like the

@@ -71,11 +71,12 @@ type keyring struct {
 }
 
 // current returns the cached keys, reloading them first when they are
-// older than refresh. Only the first load makes callers wait; later reloads
-// happen in whichever caller notices, while the others use the cached set.
-func (r *keyring) current(ctx context.Context) (*keySet, error) {
+// older than refresh at now. Only the first load makes callers wait; later
+// reloads happen in whichever caller notices, while the others use the
+// cached set.
+func (r *keyring) current(ctx context.Context, now time.Time) (*keySet, error) {
 	s := r.set.Load()
-	if s != nil && r.now().Sub(s.loaded) < r.refresh {
+	if s != nil && now.Sub(s.loaded) < r.refresh {
 		return s, nil
 	}
 	if s == nil {
@@ -131,19 +132,20 @@ func (r *keyring) load(ctx context.Context) (*keySet, error) {
 	return s, nil
 }
 
-// lookup returns the key kid, or nil when no usable key has that id. An
-// unknown id reloads the keys, at most once per missEvery for all callers.
-func (r *keyring) lookup(ctx context.Context, kid string) (*ringKey, error) {
-	s, err := r.current(ctx)
+// lookup returns the key kid, or nil when no usable key has that id, with
+// the keys as they are at now. An unknown id reloads the keys, at most once
+// per missEvery for all callers.
+func (r *keyring) lookup(ctx context.Context, kid string, now time.Time) (*ringKey, error) {
+	s, err := r.current(ctx, now)
 	if err != nil {
 		return nil, err
 	}
 	if k := s.byID[kid]; k != nil {
 		return k, nil
 	}
-	now := r.now().UnixNano()
+	ns := now.UnixNano()
 	last := r.lastMiss.Load()
-	if now-last < int64(r.missEvery) || !r.lastMiss.CompareAndSwap(last, now) {
+	if ns-last < int64(r.missEvery) || !r.lastMiss.CompareAndSwap(last, ns) {
 		return nil, nil
 	}
 	r.mu.Lock()
@@ -158,7 +160,7 @@ func (r *keyring) lookup(ctx context.Context, kid string) (*ringKey, error) {
 // signer returns the newest active key, creating one when the store holds
 // none.
 func (r *keyring) signer(ctx context.Context) (*ringKey, error) {
-	s, err := r.current(ctx)
+	s, err := r.current(ctx, r.now())
 	if err != nil {
 		return nil, err
 	}

@@ -167,7 +167,10 @@ func (s *Service) RotateKeys(ctx context.Context) error {
 func (s *Service) Authorize(r *http.Request, reg berth.Registry, need []berth.Access) (berth.Principal, error) {
 	const op = "auth.Authorize"
 	ctx := r.Context()
-	h := r.Header.Get("Authorization")
+	var h string
+	if v := r.Header["Authorization"]; len(v) > 0 { // a canonical key needs no Header.Get
+		h = v[0]
+	}
 	if h == "" {
 		sub, err := s.anonymous(reg, need)
 		if err != nil {

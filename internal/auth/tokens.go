@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -17,8 +15,8 @@ import (
 // issuer is the "iss" of every token berth signs.
 const issuer = "berth"
 
-// clockSkew is how far before its issue a token is valid ("nbf"), so that a
-// node whose clock is slightly behind the issuer's accepts it.
+// clockSkew is how long before its issue ("iat") a token is valid, so that
+// a node whose clock is slightly behind the issuer's accepts it.
 const clockSkew = 30 * time.Second
 
 // maxTokenLen bounds the tokens the parser looks at.
@@ -34,6 +32,13 @@ const (
 // grants (Access) and what was asked for but refused (Refused), so that a
 // request needing a refused action is answered with the reason, and one
 // needing an action never asked for is sent back for a new token.
+//
+// An access token comes with every request, so berth writes only what
+// verification needs: "iss", "aud", "exp", "iat" and the claims above,
+// under the names that earlier versions read too, so that the nodes of a
+// region accept each other's tokens while they are upgraded one by one.
+// Tokens signed by earlier versions also carry "sub", "jti" (both ignored)
+// and "nbf" (checked when present); they verify as before.
 type claims struct {
 	jwt.RegisteredClaims
 	Use      string              `json:"token_use"`
@@ -56,37 +61,44 @@ func (c *claims) principal() berth.Principal {
 	return berth.Principal{Kind: c.Kind, Name: c.Name, Registry: c.Registry}
 }
 
-// newClaims fills the registered claims of a token for p, valid for ttl.
-func (s *Service) newClaims(reg berth.Registry, p berth.Principal, use string, ttl time.Duration) (*claims, error) {
-	var jti [16]byte
-	if _, err := rand.Read(jti[:]); err != nil {
-		return nil, berth.E("auth.newClaims", berth.KindInternal, "reading random bytes: %w", err)
+// notBefore returns when c becomes valid: its "nbf" when it has one, else
+// clockSkew before its "iat"; false when it has neither.
+func (c *claims) notBefore() (time.Time, bool) {
+	switch {
+	case c.NotBefore != nil:
+		return c.NotBefore.Time, true
+	case c.IssuedAt != nil:
+		return c.IssuedAt.Add(-clockSkew), true
 	}
+	return time.Time{}, false
+}
+
+// newClaims fills the registered claims of a token for p, valid for ttl.
+func (s *Service) newClaims(reg berth.Registry, p berth.Principal, use string, ttl time.Duration) *claims {
 	now := s.now()
 	return &claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    issuer,
-			Subject:   p.String(),
 			Audience:  jwt.ClaimStrings{s.LoginServer(reg)},
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-			NotBefore: jwt.NewNumericDate(now.Add(-clockSkew)),
 			IssuedAt:  jwt.NewNumericDate(now),
-			ID:        hex.EncodeToString(jti[:]),
 		},
 		Use:      use,
 		Kind:     p.Kind,
 		Name:     p.Name,
 		Registry: p.Registry,
-	}, nil
+	}
 }
 
-// sign signs c with the active key.
+// sign signs c with the active key. The header names the key ("kid") and
+// the algorithm, nothing else.
 func (s *Service) sign(ctx context.Context, c *claims) (string, error) {
 	k, err := s.keys.signer(ctx)
 	if err != nil {
 		return "", err
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodES256, c)
+	delete(t.Header, "typ")
 	t.Header["kid"] = k.id
 	out, err := t.SignedString(k.priv)
 	if err != nil {
@@ -107,71 +119,93 @@ func (e *keyError) Error() string { return e.msg }
 // the error of the key store when the keys could not be loaded at all. It
 // never reads the metadata store.
 func (s *Service) verify(ctx context.Context, raw, use string, reg berth.Registry) (*claims, error) {
-	const op = "auth.verify"
-	what := use + " token"
-	fail := func(format string, args ...any) (*claims, error) {
-		return nil, berth.E(op, berth.KindUnauthorized, what+" "+format, args...)
-	}
 	if len(raw) > maxTokenLen {
-		return fail("is longer than %d bytes", maxTokenLen)
+		return nil, tokenError(use, fmt.Sprintf("is longer than %d bytes", maxTokenLen))
 	}
-	c, err := s.verifySignature(ctx, raw)
+	now := s.now()
+	c, err := s.verifySignature(ctx, raw, now)
 	if err != nil {
 		var ke *keyError
 		if errors.As(err, &ke) {
-			return fail("%s", ke.msg)
+			return nil, tokenError(use, ke.msg)
 		}
 		return nil, err
 	}
-	now := s.now()
-	ls := s.LoginServer(reg)
-	switch {
-	case c.Issuer != issuer:
-		return fail("was issued by %q, not %q", c.Issuer, issuer)
-	case c.Use != use:
-		switch c.Use {
-		case useAccess:
-			return fail("is required, but this is an access token")
-		case useRefresh:
-			return fail("is required, but this is a refresh token")
-		}
-		return fail("has no valid token_use claim")
-	case !slices.Contains(c.Audience, ls):
-		if len(c.Audience) == 0 {
-			return fail("names no login server (aud)")
-		}
-		return fail("is for login server %q, not %q", c.Audience[0], ls)
-	case c.ExpiresAt == nil:
-		return fail("has no expiry")
-	case !now.Before(c.ExpiresAt.Time):
-		return fail("expired at %s", c.ExpiresAt.UTC().Format(time.RFC3339))
-	case c.NotBefore != nil && now.Before(c.NotBefore.Time):
-		return fail("is not valid before %s", c.NotBefore.UTC().Format(time.RFC3339))
-	case c.Registry != reg.Name:
-		return fail("is for registry %q, not %q", c.Registry, reg.Name)
-	}
-	switch c.Kind {
-	case berth.PrincipalAdmin, berth.PrincipalToken, berth.PrincipalOperator:
-		if c.Name == "" {
-			return fail("names no principal")
-		}
-	case berth.PrincipalAnonymous:
-		if use == useRefresh {
-			return fail("is for an anonymous caller")
-		}
-	default:
-		return fail("has unknown principal kind %q", c.Kind)
+	if msg := s.problem(c, use, reg, now); msg != "" {
+		return nil, tokenError(use, msg)
 	}
 	return c, nil
 }
 
-// verifySignature parses raw and checks its ES256 signature by a usable
-// key, remembering the result so that the same token is verified once. It
-// returns a *keyError naming the problem, or the key store's error.
-func (s *Service) verifySignature(ctx context.Context, raw string) (*claims, error) {
-	now := s.now()
+// tokenError is the KindUnauthorized error of verify: "<use> token <msg>".
+func tokenError(use, msg string) error {
+	return berth.E("auth.verify", berth.KindUnauthorized, "%s token %s", use, msg)
+}
+
+// problem returns what makes the claims c of a verified signature unfit
+// for use at reg at time now, or "" when they are fit. It builds a message
+// only for a problem, so that the check of a good token allocates nothing.
+func (s *Service) problem(c *claims, use string, reg berth.Registry, now time.Time) string {
+	start, hasStart := c.notBefore()
+	switch {
+	case c.Issuer != issuer:
+		return fmt.Sprintf("was issued by %q, not %q", c.Issuer, issuer)
+	case c.Use != use:
+		switch c.Use {
+		case useAccess:
+			return "is required, but this is an access token"
+		case useRefresh:
+			return "is required, but this is a refresh token"
+		}
+		return "has no valid token_use claim"
+	case !s.forLoginServer(c.Audience, reg):
+		if len(c.Audience) == 0 {
+			return "names no login server (aud)"
+		}
+		return fmt.Sprintf("is for login server %q, not %q", c.Audience[0], s.LoginServer(reg))
+	case c.ExpiresAt == nil:
+		return "has no expiry"
+	case !now.Before(c.ExpiresAt.Time):
+		return "expired at " + c.ExpiresAt.UTC().Format(time.RFC3339)
+	case hasStart && now.Before(start):
+		return "is not valid before " + start.UTC().Format(time.RFC3339)
+	case c.Registry != reg.Name:
+		return fmt.Sprintf("is for registry %q, not %q", c.Registry, reg.Name)
+	}
+	switch c.Kind {
+	case berth.PrincipalAdmin, berth.PrincipalToken, berth.PrincipalOperator:
+		if c.Name == "" {
+			return "names no principal"
+		}
+	case berth.PrincipalAnonymous:
+		if use == useRefresh {
+			return "is for an anonymous caller"
+		}
+	default:
+		return fmt.Sprintf("has unknown principal kind %q", c.Kind)
+	}
+	return ""
+}
+
+// forLoginServer reports whether aud holds the login server of reg,
+// without building its name.
+func (s *Service) forLoginServer(aud jwt.ClaimStrings, reg berth.Registry) bool {
+	n, d := len(reg.Name), s.cfg.Domain
+	for _, a := range aud {
+		if len(a) == n+1+len(d) && a[:n] == reg.Name && a[n] == '.' && a[n+1:] == d {
+			return true
+		}
+	}
+	return false
+}
+
+// verifySignature parses raw and checks its ES256 signature by a key
+// usable at now, remembering the result so that the same token is verified
+// once. It returns a *keyError naming the problem, or the key store's
+// error.
+func (s *Service) verifySignature(ctx context.Context, raw string, now time.Time) (*claims, error) {
 	if c, kid, ok := s.verified.get(raw, now); ok {
-		k, err := s.keys.lookup(ctx, kid)
+		k, err := s.keys.lookup(ctx, kid, now)
 		if err != nil {
 			return nil, err
 		}
@@ -187,7 +221,7 @@ func (s *Service) verifySignature(ctx context.Context, raw string) (*claims, err
 		if kid == "" {
 			return nil, &keyError{"names no signing key (kid)"}
 		}
-		k, err := s.keys.lookup(ctx, kid)
+		k, err := s.keys.lookup(ctx, kid, now)
 		if err != nil {
 			storeErr = err
 			return nil, err
@@ -195,7 +229,7 @@ func (s *Service) verifySignature(ctx context.Context, raw string) (*claims, err
 		if k == nil {
 			return nil, &keyError{fmt.Sprintf("is signed by unknown or retired key %q", kid)}
 		}
-		if !k.usable(s.now()) {
+		if !k.usable(now) {
 			return nil, &keyError{fmt.Sprintf("is signed by key %q, retired since %s", kid, k.notAfter.UTC().Format(time.RFC3339))}
 		}
 		return &k.priv.PublicKey, nil

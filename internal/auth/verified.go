@@ -1,20 +1,24 @@
 package auth
 
 import (
-	"crypto/sha256"
 	"sync"
 	"time"
 )
 
 // verifiedCache remembers tokens whose signature was verified, so that a
-// client presenting the same bearer token again costs a hash and a map
-// lookup instead of an ECDSA verification. Only the signature check is
-// cached: expiry, audience, registry and the signing key's retirement are
-// checked on every use.
+// client presenting the same bearer token again costs a map lookup instead
+// of an ECDSA verification. Tokens are keyed by their whole text: one that
+// differs in any byte from a verified token, a tampered one included, is
+// not found and is verified afresh. Only the signature check is cached:
+// expiry, audience, registry and the signing key's retirement are checked
+// on every use.
+//
+// Lookups take a read lock, so that the request goroutines of a busy node
+// do not queue behind one another; only a newly verified token writes.
 type verifiedCache struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	max     int
-	entries map[[sha256.Size]byte]verifiedEntry
+	entries map[string]verifiedEntry
 }
 
 type verifiedEntry struct {
@@ -24,15 +28,15 @@ type verifiedEntry struct {
 }
 
 func newVerifiedCache(max int) *verifiedCache {
-	return &verifiedCache{max: max, entries: make(map[[sha256.Size]byte]verifiedEntry)}
+	return &verifiedCache{max: max, entries: make(map[string]verifiedEntry)}
 }
 
-// get returns the claims of a token verified before, if it has not expired.
+// get returns the claims of a token verified before, and the id of the key
+// that signed it, if the token has not expired at now.
 func (c *verifiedCache) get(raw string, now time.Time) (*claims, string, bool) {
-	k := sha256.Sum256([]byte(raw))
-	c.mu.Lock()
-	e, ok := c.entries[k]
-	c.mu.Unlock()
+	c.mu.RLock()
+	e, ok := c.entries[raw]
+	c.mu.RUnlock()
 	if !ok || !now.Before(e.expires) {
 		return nil, "", false
 	}
@@ -45,7 +49,6 @@ func (c *verifiedCache) put(raw string, cl *claims, kid string, now time.Time) {
 	if cl.ExpiresAt == nil {
 		return
 	}
-	k := sha256.Sum256([]byte(raw))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.entries) >= c.max {
@@ -58,5 +61,5 @@ func (c *verifiedCache) put(raw string, cl *claims, kid string, now time.Time) {
 			clear(c.entries)
 		}
 	}
-	c.entries[k] = verifiedEntry{claims: cl, kid: kid, expires: cl.ExpiresAt.Time}
+	c.entries[raw] = verifiedEntry{claims: cl, kid: kid, expires: cl.ExpiresAt.Time}
 }

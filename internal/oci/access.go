@@ -10,7 +10,8 @@ import (
 
 // Authorizer decides who a request is and whether it may do what it needs.
 // Authorize returns KindUnauthorized (no or bad credentials) or KindDenied
-// (authenticated, not allowed) with a message that names the cause.
+// (authenticated, not allowed) with a message that names the cause. Neither
+// method may modify need, whose slices are shared between requests.
 type Authorizer interface {
 	Authorize(r *http.Request, reg berth.Registry, need []berth.Access) (berth.Principal, error)
 	// Challenge returns the WWW-Authenticate value of a 401 for need.
@@ -25,16 +26,42 @@ type Limiter interface {
 
 type principalKey struct{}
 
+// principalCtx is the context of an authorized request. It holds the
+// principal itself, so that recording it costs one allocation where
+// context.WithValue takes two; every other key is its parent's.
+type principalCtx struct {
+	context.Context
+	p berth.Principal
+}
+
+func (c *principalCtx) Value(key any) any {
+	if key == (principalKey{}) {
+		return &c.p
+	}
+	return c.Context.Value(key)
+}
+
 // PrincipalFrom returns the principal a request of this API was authorized
 // as, and false outside an authorized request.
 func PrincipalFrom(ctx context.Context) (berth.Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(berth.Principal)
-	return p, ok
+	p, ok := ctx.Value(principalKey{}).(*berth.Principal)
+	if !ok {
+		return berth.Principal{}, false
+	}
+	return *p, true
 }
+
+// The actions of need, shared by every request.
+var (
+	actionsPull     = []string{berth.ActionPull}
+	actionsPullPush = []string{berth.ActionPull, berth.ActionPush}
+	actionsDelete   = []string{berth.ActionDelete}
+	needCatalog     = []berth.Access{{Type: "registry", Name: "catalog", Actions: []string{"*"}}}
+)
 
 // need returns what a request needs, in Docker token scope terms.
 func need(q request, method string) []berth.Access {
-	repo := func(actions ...string) []berth.Access {
+	repo := func(actions []string) []berth.Access {
 		return []berth.Access{{Type: "repository", Name: q.name, Actions: actions}}
 	}
 	read := method == http.MethodGet || method == http.MethodHead
@@ -42,19 +69,19 @@ func need(q request, method string) []berth.Access {
 	case routeBase:
 		return nil
 	case routeCatalog:
-		return []berth.Access{{Type: "registry", Name: "catalog", Actions: []string{"*"}}}
+		return needCatalog
 	case routeManifest, routeBlob:
 		switch {
 		case read:
-			return repo(berth.ActionPull)
+			return repo(actionsPull)
 		case method == http.MethodDelete:
-			return repo(berth.ActionDelete)
+			return repo(actionsDelete)
 		}
-		return repo(berth.ActionPull, berth.ActionPush)
+		return repo(actionsPullPush)
 	case routeTags, routeReferrers:
-		return repo(berth.ActionPull)
+		return repo(actionsPull)
 	}
-	return repo(berth.ActionPull, berth.ActionPush) // uploads
+	return repo(actionsPullPush) // uploads
 }
 
 // authorize runs the authorizer and the rate limiter for q. It writes the
@@ -87,5 +114,5 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, reg berth.Re
 			return r, false
 		}
 	}
-	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), true
+	return r.WithContext(&principalCtx{Context: r.Context(), p: p}), true
 }
