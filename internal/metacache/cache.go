@@ -151,6 +151,29 @@ func (c *Cache) LinkBlob(ctx context.Context, registry, repo string, d digest.Di
 	return c.Store.LinkBlob(ctx, registry, repo, d, size)
 }
 
+// uploadLinker is the optional capability of the store to link a blob and
+// remove its upload session in one transaction.
+type uploadLinker interface {
+	LinkUploadedBlob(ctx context.Context, registry, repo string, d digest.Digest, size int64, uploadID string) error
+}
+
+// LinkUploadedBlob links blob d to repo and removes upload session
+// uploadID: in one transaction when the store can, else as LinkBlob
+// followed by DeleteUpload (a missing session is not an error either way).
+func (c *Cache) LinkUploadedBlob(ctx context.Context, registry, repo string, d digest.Digest, size int64, uploadID string) error {
+	defer c.invalidate()
+	if l, ok := c.Store.(uploadLinker); ok {
+		return l.LinkUploadedBlob(ctx, registry, repo, d, size, uploadID)
+	}
+	if err := c.Store.LinkBlob(ctx, registry, repo, d, size); err != nil {
+		return err
+	}
+	if err := c.Store.DeleteUpload(ctx, registry, uploadID); err != nil && !berth.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
 func (c *Cache) UnlinkBlob(ctx context.Context, registry, repo string, d digest.Digest) error {
 	defer c.invalidate()
 	return c.Store.UnlinkBlob(ctx, registry, repo, d)

@@ -53,9 +53,9 @@ func (b *batcher) run(ctx context.Context, fn func(ctx context.Context, tx *wtx)
 	return j.err
 }
 
-// lead commits one batch of the queue; when more jobs queued meanwhile, a
-// new goroutine leads the next batch, so that no caller waits for batches
-// after its own.
+// lead commits one batch of the queue; when more jobs queued after the
+// batch was closed, a new goroutine leads the next batch, so that no caller
+// waits for batches after its own.
 func (b *batcher) lead() {
 	b.mu.Lock()
 	n := min(len(b.queue), maxBatch)
@@ -77,7 +77,9 @@ func (b *batcher) lead() {
 	}
 }
 
-// commit runs batch in one transaction and tells each job its result.
+// commit runs batch in one transaction and tells each job its result. Jobs
+// that queue while the batch runs join it (up to maxBatch), so that the
+// batch closes, and commits, only when no caller is waiting.
 func (b *batcher) commit(batch []*job) {
 	ctx := context.Background()
 	defer func() {
@@ -100,22 +102,26 @@ func (b *batcher) commit(batch []*job) {
 	defer tx.Rollback()
 	wt := &wtx{Tx: tx, cache: b.stmts}
 	ran := false
-	for _, j := range batch {
+	for i := 0; i < len(batch); i++ {
+		if i == len(batch)-1 {
+			batch = b.join(batch)
+		}
+		j := batch[i]
 		if j.err = j.ctx.Err(); j.err != nil {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
+		if _, err := wt.ExecContext(ctx, "SAVEPOINT job"); err != nil {
 			failAll(err)
 			return
 		}
 		j.err = j.fn(context.WithoutCancel(j.ctx), wt)
 		if j.err != nil {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
+			if _, err := wt.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
 				failAll(errors.Join(j.err, err))
 				return
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE job"); err != nil {
+		if _, err := wt.ExecContext(ctx, "RELEASE job"); err != nil {
 			failAll(err)
 			return
 		}
@@ -127,4 +133,17 @@ func (b *batcher) commit(batch []*job) {
 	if err := tx.Commit(); err != nil {
 		failAll(err)
 	}
+}
+
+// join appends to batch the jobs queued meanwhile, up to maxBatch in all.
+func (b *batcher) join(batch []*job) []*job {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := min(len(b.queue), maxBatch-len(batch))
+	if n <= 0 {
+		return batch
+	}
+	batch = append(batch, b.queue[:n]...)
+	b.queue = b.queue[n:]
+	return batch
 }

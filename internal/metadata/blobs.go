@@ -22,22 +22,45 @@ func (s *Store) LinkBlob(ctx context.Context, registry, repo string, d digest.Di
 	}
 	now := time.Now().UnixNano()
 	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
-		if err := checkRepository(ctx, tx, op, registry, repo, writeEnabled); err != nil {
+		return linkBlob(ctx, tx, op, registry, repo, d, size, now)
+	})
+}
+
+// LinkUploadedBlob links blob d as LinkBlob does and, in the same
+// transaction, removes upload session uploadID, which made it; a session
+// that no longer exists is not an error.
+func (s *Store) LinkUploadedBlob(ctx context.Context, registry, repo string, d digest.Digest, size int64, uploadID string) error {
+	const op = "metadata.LinkUploadedBlob"
+	if d == "" || size < 0 {
+		return berth.E(op, berth.KindInvalid, "blob %q of size %d cannot be linked", d, size)
+	}
+	now := time.Now().UnixNano()
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
+		if err := linkBlob(ctx, tx, op, registry, repo, d, size, now); err != nil {
 			return err
 		}
-		if err := createRepository(ctx, tx, registry, repo, now); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO blobs (registry, digest, size, created_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (registry, digest) DO NOTHING`, registry, string(d), size, now); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx,
-			`INSERT INTO repository_blobs (registry, repository, digest, created_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (registry, repository, digest) DO NOTHING`, registry, repo, string(d), now)
+		_, err := tx.ExecContext(ctx, `DELETE FROM uploads WHERE registry = $1 AND id = $2`, registry, uploadID)
 		return err
 	})
+}
+
+// linkBlob records blob d and repo's link to it.
+func linkBlob(ctx context.Context, tx *wtx, op, registry, repo string, d digest.Digest, size int64, now int64) error {
+	if err := checkRepository(ctx, tx, op, registry, repo, writeEnabled); err != nil {
+		return err
+	}
+	if err := createRepository(ctx, tx, registry, repo, now); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO blobs (registry, digest, size, created_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (registry, digest) DO NOTHING`, registry, string(d), size, now); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO repository_blobs (registry, repository, digest, created_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (registry, repository, digest) DO NOTHING`, registry, repo, string(d), now)
+	return err
 }
 
 // createRepository records repository repo of the registry unless it exists.

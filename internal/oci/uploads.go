@@ -99,32 +99,45 @@ func (h *Handler) monolithicUpload(w http.ResponseWriter, r *http.Request, q req
 		writeAPIError(w, r, ae)
 		return
 	}
-	id := newUploadID()
-	hasher := d.Algorithm().Hash()
-	n, err := h.blobs.WriteUpload(r.Context(), q.registry, id, 0, io.TeeReader(r.Body, hasher))
-	if err == nil {
-		err = h.commit(r.Context(), q, id, n, d, digest.NewDigest(d.Algorithm(), hasher))
+	var err error
+	if p, ok := h.blobs.(blobPutter); ok {
+		hasher := d.Algorithm().Hash()
+		var n int64
+		n, err = p.PutBlob(r.Context(), q.registry, d, io.TeeReader(r.Body, hasher), func(int64) error {
+			return checkDigest(d, digest.NewDigest(d.Algorithm(), hasher))
+		})
+		if err == nil {
+			err = h.meta.LinkBlob(r.Context(), q.registry, q.name, d, n)
+		}
+	} else {
+		err = h.writeAndCommit(r, q, d)
 	}
 	if err != nil {
-		h.blobs.AbortUpload(context.WithoutCancel(r.Context()), q.registry, id)
 		h.writeError(w, r, err, resUpload)
 		return
 	}
 	writeBlobCreated(w, q.name, d)
 }
 
-// commit verifies that the upload's content has digest want and makes it
-// blob want of repository q.name.
-func (h *Handler) commit(ctx context.Context, q request, id string, size int64, want, got digest.Digest) error {
-	if got != want {
-		return &Error{Status: http.StatusBadRequest, Code: CodeDigestInvalid,
-			Message: "uploaded content has digest " + got.String() + ", not the " + want.String() + " given",
-			Detail:  map[string]string{"digest": want.String()}}
+// writeAndCommit stores the request body as blob d through an upload of
+// its own, for blob stores without PutBlob.
+func (h *Handler) writeAndCommit(r *http.Request, q request, d digest.Digest) error {
+	id := newUploadID()
+	hasher := d.Algorithm().Hash()
+	n, err := h.blobs.WriteUpload(r.Context(), q.registry, id, 0, io.TeeReader(r.Body, hasher))
+	if err == nil {
+		err = checkDigest(d, digest.NewDigest(d.Algorithm(), hasher))
 	}
-	if err := h.blobs.CommitUpload(ctx, q.registry, id, size, want); err != nil {
-		return err
+	if err == nil {
+		err = h.blobs.CommitUpload(r.Context(), q.registry, id, n, d)
 	}
-	return h.meta.LinkBlob(ctx, q.registry, q.name, want, size)
+	if err == nil {
+		err = h.meta.LinkBlob(r.Context(), q.registry, q.name, d, n)
+	}
+	if err != nil {
+		h.blobs.AbortUpload(context.WithoutCancel(r.Context()), q.registry, id)
+	}
+	return err
 }
 
 // session loads upload session q.ref and checks that it belongs to q.name.
@@ -184,26 +197,36 @@ func (h *Handler) finishUpload(w http.ResponseWriter, r *http.Request, q request
 		writeAPIError(w, r, ae)
 		return
 	}
-	// The session is committed and removed right after this last chunk,
-	// so its new offset need not be stored first: a crash before the commit
-	// leaves the session at its last stored offset, and a retried PUT
-	// rewrites from there.
-	hasher, err := h.appendChunk(r, &u, false)
-	if err != nil {
-		h.writeChunkError(w, r, q, u, err)
-		return
+	n, whole, err := h.putWhole(r, q, u, d)
+	if !whole {
+		// The session is committed and removed right after this last
+		// chunk, so its new offset need not be stored first: a crash
+		// before the commit leaves the session at its last stored offset,
+		// and a retried PUT rewrites from there.
+		hasher, err := h.appendChunk(r, &u, false)
+		if err != nil {
+			h.writeChunkError(w, r, q, u, err)
+			return
+		}
+		got, err := h.uploadDigest(r.Context(), u, hasher, d.Algorithm())
+		if err == nil {
+			err = checkDigest(d, got)
+		}
+		if err == nil {
+			err = h.blobs.CommitUpload(r.Context(), q.registry, u.ID, u.Offset, d)
+		}
+		if err != nil {
+			h.writeError(w, r, err, resUpload)
+			return
+		}
+		n = u.Offset
 	}
-	got, err := h.uploadDigest(r.Context(), u, hasher, d.Algorithm())
 	if err == nil {
-		err = h.commit(r.Context(), q, u.ID, u.Offset, d, got)
+		err = h.linkUpload(r.Context(), q, d, n, u.ID)
 	}
 	if err != nil {
 		h.writeError(w, r, err, resUpload)
 		return
-	}
-	ctx := context.WithoutCancel(r.Context())
-	if err := h.meta.DeleteUpload(ctx, q.registry, u.ID); err != nil && !berth.IsNotFound(err) {
-		h.log.WarnContext(ctx, "upload session not removed", "upload", u.ID, "err", err)
 	}
 	writeBlobCreated(w, q.name, d)
 }

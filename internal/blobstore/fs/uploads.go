@@ -49,7 +49,7 @@ func (s *Store) WriteUpload(ctx context.Context, registry, id string, offset int
 	if err != nil {
 		return 0, err
 	}
-	n, err := writeAt(ctx, op, id, f, offset, r)
+	n, err := writeAt(ctx, op, "upload "+id, f, offset, r)
 	if err == nil {
 		if serr := f.Sync(); serr != nil {
 			err = berth.E(op, berth.KindInternal, "syncing upload %s: %w", id, serr)
@@ -99,19 +99,20 @@ func (s *Store) openForWrite(op, registry, id string, offset int64) (f *os.File,
 	return f, created, nil
 }
 
-// writeAt truncates f to offset and copies r to it from there.
-func writeAt(ctx context.Context, op, id string, f *os.File, offset int64, r io.Reader) (int64, error) {
+// writeAt truncates f to offset and copies r to it from there; what names
+// the file in errors ("upload <id>").
+func writeAt(ctx context.Context, op, what string, f *os.File, offset int64, r io.Reader) (int64, error) {
 	if err := f.Truncate(offset); err != nil {
-		return 0, berth.E(op, berth.KindInternal, "truncating upload %s to %d bytes: %w", id, offset, err)
+		return 0, berth.E(op, berth.KindInternal, "truncating %s to %d bytes: %w", what, offset, err)
 	}
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return 0, berth.E(op, berth.KindInternal, "seeking upload %s to offset %d: %w", id, offset, err)
+		return 0, berth.E(op, berth.KindInternal, "seeking %s to offset %d: %w", what, offset, err)
 	}
 	if src, ok := r.(*os.File); ok {
 		// *os.File.ReadFrom copies file to file in the kernel.
 		n, err := io.Copy(f, src)
 		if err != nil {
-			return n, berth.E(op, berth.KindInternal, "copying into upload %s: %w", id, err)
+			return n, berth.E(op, berth.KindInternal, "copying into %s: %w", what, err)
 		}
 		return n, nil
 	}
@@ -123,22 +124,22 @@ func writeAt(ctx context.Context, op, id string, f *os.File, offset int64, r io.
 	case err == nil:
 		return n, nil
 	case src.err != nil && err == src.err:
-		return n, readError(op, id, err)
+		return n, readError(op, what, err)
 	default:
-		return n, berth.E(op, berth.KindInternal, "writing upload %s: %w", id, err)
+		return n, berth.E(op, berth.KindInternal, "writing %s: %w", what, err)
 	}
 }
 
 // readError describes a failure of the reader that WriteUpload copies from.
-func readError(op, id string, err error) error {
+func readError(op, what string, err error) error {
 	var be *berth.Error
 	switch {
 	case errors.As(err, &be):
-		return berth.E(op, be.Kind, "reading data for upload %s: %w", id, err)
+		return berth.E(op, be.Kind, "reading data for %s: %w", what, err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return berth.E(op, berth.KindUnavailable, "reading data for upload %s: %w", id, err)
+		return berth.E(op, berth.KindUnavailable, "reading data for %s: %w", what, err)
 	default:
-		return berth.E(op, berth.KindInvalid, "reading data for upload %s: %w", id, err)
+		return berth.E(op, berth.KindInvalid, "reading data for %s: %w", what, err)
 	}
 }
 
