@@ -122,6 +122,10 @@ type UploadStore interface {
 	AdvanceUpload(ctx context.Context, u Upload, from int64) error
 	// DeleteUpload removes a session; KindNotFound if it does not exist.
 	DeleteUpload(ctx context.Context, registry, id string) error
+	// CloseUpload marks session u.ID closed (cancelled), recording it if it
+	// has no record yet, so that Upload returns it with Closed set and
+	// CreateUpload of the same id fails with KindExists.
+	CloseUpload(ctx context.Context, u Upload) error
 }
 
 // UnknownReferenceError is the cause of a PutManifest refused because the

@@ -72,4 +72,7 @@ type Upload struct {
 	HashState  []byte // marshalled hash state after Offset bytes
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// Closed marks a session that was completed or cancelled: it takes no
+	// more data and its id is never used again.
+	Closed bool
 }

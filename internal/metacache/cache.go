@@ -157,9 +157,9 @@ type uploadLinker interface {
 	LinkUploadedBlob(ctx context.Context, registry, repo string, d digest.Digest, size int64, uploadID string) error
 }
 
-// LinkUploadedBlob links blob d to repo and removes upload session
+// LinkUploadedBlob links blob d to repo and closes upload session
 // uploadID: in one transaction when the store can, else as LinkBlob
-// followed by DeleteUpload (a missing session is not an error either way).
+// followed by CloseUpload.
 func (c *Cache) LinkUploadedBlob(ctx context.Context, registry, repo string, d digest.Digest, size int64, uploadID string) error {
 	defer c.invalidate()
 	if l, ok := c.Store.(uploadLinker); ok {
@@ -168,10 +168,7 @@ func (c *Cache) LinkUploadedBlob(ctx context.Context, registry, repo string, d d
 	if err := c.Store.LinkBlob(ctx, registry, repo, d, size); err != nil {
 		return err
 	}
-	if err := c.Store.DeleteUpload(ctx, registry, uploadID); err != nil && !berth.IsNotFound(err) {
-		return err
-	}
-	return nil
+	return c.Store.CloseUpload(ctx, berth.Upload{ID: uploadID, Registry: registry, Repository: repo})
 }
 
 func (c *Cache) UnlinkBlob(ctx context.Context, registry, repo string, d digest.Digest) error {

@@ -27,20 +27,20 @@ func (s *Store) LinkBlob(ctx context.Context, registry, repo string, d digest.Di
 }
 
 // LinkUploadedBlob links blob d as LinkBlob does and, in the same
-// transaction, removes upload session uploadID, which made it; a session
-// that no longer exists is not an error.
+// transaction, closes upload session uploadID, which made it, when the
+// session has a record (see CloseUpload); a session without record is left
+// without one.
 func (s *Store) LinkUploadedBlob(ctx context.Context, registry, repo string, d digest.Digest, size int64, uploadID string) error {
 	const op = "metadata.LinkUploadedBlob"
 	if d == "" || size < 0 {
 		return berth.E(op, berth.KindInvalid, "blob %q of size %d cannot be linked", d, size)
 	}
-	now := time.Now().UnixNano()
+	now := time.Now()
 	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
-		if err := linkBlob(ctx, tx, op, registry, repo, d, size, now); err != nil {
+		if err := linkBlob(ctx, tx, op, registry, repo, d, size, now.UnixNano()); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM uploads WHERE registry = $1 AND id = $2`, registry, uploadID)
-		return err
+		return closeRecordedUpload(ctx, tx, registry, uploadID, now)
 	})
 }
 

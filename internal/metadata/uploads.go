@@ -37,14 +37,15 @@ ON CONFLICT (registry, id) DO NOTHING`,
 	})
 }
 
-// Upload returns a session; KindNotFound if it does not exist.
+// Upload returns a session, also a closed one (Closed set);
+// KindNotFound if it does not exist.
 func (s *Store) Upload(ctx context.Context, registry, id string) (berth.Upload, error) {
 	const op = "metadata.Upload"
 	u := berth.Upload{Registry: registry, ID: id}
 	var created, updated int64
-	err := s.read.QueryRowContext(ctx, `SELECT repository, offset_bytes, algorithm, hash_state, created_at, updated_at
+	err := s.read.QueryRowContext(ctx, `SELECT repository, offset_bytes, algorithm, hash_state, created_at, updated_at, closed
 FROM uploads WHERE registry = $1 AND id = $2`, registry, id).Scan(
-		&u.Repository, &u.Offset, &u.Algorithm, &u.HashState, &created, &updated)
+		&u.Repository, &u.Offset, &u.Algorithm, &u.HashState, &created, &updated, &u.Closed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return berth.Upload{}, berth.E(op, berth.KindNotFound, "upload %q not found", id)
 	}
@@ -57,7 +58,7 @@ FROM uploads WHERE registry = $1 AND id = $2`, registry, id).Scan(
 
 // AdvanceUpload stores u's offset, algorithm and hash state if the stored
 // session is still at offset from; KindConflict if another writer moved it,
-// KindNotFound if it is gone. A zero UpdatedAt means now; the repository and
+// KindNotFound if it is gone or closed. A zero UpdatedAt means now; the repository and
 // creation time of a session never change.
 func (s *Store) AdvanceUpload(ctx context.Context, u berth.Upload, from int64) error {
 	const op = "metadata.AdvanceUpload"
@@ -68,15 +69,16 @@ func (s *Store) AdvanceUpload(ctx context.Context, u berth.Upload, from int64) e
 	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
 		n, err := rowsAffected(tx.ExecContext(ctx, `UPDATE uploads
 SET offset_bytes = $1, algorithm = $2, hash_state = $3, updated_at = $4
-WHERE registry = $5 AND id = $6 AND offset_bytes = $7`,
+WHERE registry = $5 AND id = $6 AND offset_bytes = $7 AND NOT closed`,
 			u.Offset, u.Algorithm, u.HashState, updated.UnixNano(), u.Registry, u.ID, from))
 		if err != nil || n == 1 {
 			return err
 		}
 		var at int64
+		var closed bool
 		err = tx.QueryRowContext(ctx,
-			`SELECT offset_bytes FROM uploads WHERE registry = $1 AND id = $2`, u.Registry, u.ID).Scan(&at)
-		if errors.Is(err, sql.ErrNoRows) {
+			`SELECT offset_bytes, closed FROM uploads WHERE registry = $1 AND id = $2`, u.Registry, u.ID).Scan(&at, &closed)
+		if errors.Is(err, sql.ErrNoRows) || closed {
 			return berth.E(op, berth.KindNotFound, "upload %q not found", u.ID)
 		}
 		if err != nil {
@@ -100,4 +102,53 @@ func (s *Store) DeleteUpload(ctx context.Context, registry, id string) error {
 		}
 		return nil
 	})
+}
+
+// CloseUpload marks session u.ID closed, recording it (with u's
+// repository) if it has no record yet. Closing twice is not an error.
+func (s *Store) CloseUpload(ctx context.Context, u berth.Upload) error {
+	const op = "metadata.CloseUpload"
+	if u.ID == "" {
+		return berth.E(op, berth.KindInvalid, "an upload without id cannot be closed")
+	}
+	now := time.Now()
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
+		return closeUpload(ctx, tx, u.Registry, u.ID, u.Repository, now)
+	})
+}
+
+// closedUploadsKept is how long the row of a closed session is kept: as
+// long as the registry API accepts the id of a session without record.
+const closedUploadsKept = 8 * 24 * time.Hour
+
+// closeRecordedUpload marks session id closed if it has a record, and then
+// drops rows of sessions closed more than closedUploadsKept ago.
+func closeRecordedUpload(ctx context.Context, tx *wtx, registry, id string, now time.Time) error {
+	n, err := rowsAffected(tx.ExecContext(ctx, `UPDATE uploads SET closed = TRUE, offset_bytes = 0, hash_state = NULL, updated_at = $1
+WHERE registry = $2 AND id = $3`, now.UnixNano(), registry, id))
+	if err != nil || n == 0 {
+		return err
+	}
+	return dropClosedUploads(ctx, tx, now)
+}
+
+// dropClosedUploads deletes the rows of sessions closed more than
+// closedUploadsKept before now.
+func dropClosedUploads(ctx context.Context, tx *wtx, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM uploads WHERE closed AND updated_at < $1`,
+		now.Add(-closedUploadsKept).UnixNano())
+	return err
+}
+
+// closeUpload marks session id closed, recording it if needed, and drops
+// rows of sessions closed more than closedUploadsKept ago.
+func closeUpload(ctx context.Context, tx *wtx, registry, id, repo string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO uploads
+(registry, id, repository, offset_bytes, algorithm, hash_state, created_at, updated_at, closed)
+VALUES ($1, $2, $3, 0, '', NULL, $4, $4, TRUE)
+ON CONFLICT (registry, id) DO UPDATE SET closed = TRUE, offset_bytes = 0, hash_state = NULL, updated_at = $4`,
+		registry, id, repo, now.UnixNano()); err != nil {
+		return err
+	}
+	return dropClosedUploads(ctx, tx, now)
 }

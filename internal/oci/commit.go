@@ -20,8 +20,7 @@ type blobPutter interface {
 }
 
 // uploadLinker is the optional capability of a Store to link a blob to a
-// repository and remove the upload session that made it in one transaction
-// (a missing session is not an error).
+// repository and close the upload session that made it in one transaction.
 type uploadLinker interface {
 	LinkUploadedBlob(ctx context.Context, registry, repo string, d digest.Digest, size int64, uploadID string) error
 }
@@ -58,7 +57,7 @@ func (h *Handler) putWhole(r *http.Request, q request, u berth.Upload, d digest.
 }
 
 // linkUpload links blob d, made by upload session id, to repository q.name
-// and removes the session.
+// and closes the session.
 func (h *Handler) linkUpload(ctx context.Context, q request, d digest.Digest, size int64, id string) error {
 	if l, ok := h.meta.(uploadLinker); ok {
 		return l.LinkUploadedBlob(ctx, q.registry, q.name, d, size, id)
@@ -67,8 +66,8 @@ func (h *Handler) linkUpload(ctx context.Context, q request, d digest.Digest, si
 		return err
 	}
 	ctx = context.WithoutCancel(ctx)
-	if err := h.meta.DeleteUpload(ctx, q.registry, id); err != nil && !berth.IsNotFound(err) {
-		h.log.WarnContext(ctx, "upload session not removed", "upload", id, "err", err)
+	if err := h.meta.CloseUpload(ctx, berth.Upload{ID: id, Registry: q.registry, Repository: q.name}); err != nil {
+		h.log.WarnContext(ctx, "upload session not closed", "upload", id, "err", err)
 	}
 	return nil
 }

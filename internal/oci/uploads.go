@@ -30,18 +30,8 @@ func (h *Handler) startUpload(w http.ResponseWriter, r *http.Request, q request)
 		h.monolithicUpload(w, r, q, ds)
 		return
 	}
-	now := time.Now().UTC()
-	u := berth.Upload{ID: newUploadID(), Registry: q.registry, Repository: q.name, Algorithm: "sha256", CreatedAt: now, UpdatedAt: now}
-	state, err := marshalHash(sha256.New())
-	if err != nil {
-		h.writeError(w, r, err, resUpload)
-		return
-	}
-	u.HashState = state
-	if err := h.meta.CreateUpload(r.Context(), u); err != nil {
-		h.writeError(w, r, err, resUpload)
-		return
-	}
+	// The session gets a record with its first bytes; see sessionid.go.
+	u := berth.Upload{ID: newSessionID(q.registry, q.name, time.Now()), Registry: q.registry, Repository: q.name}
 	writeUploadState(w, q.name, u, http.StatusAccepted)
 }
 
@@ -140,19 +130,40 @@ func (h *Handler) writeAndCommit(r *http.Request, q request, d digest.Digest) er
 	return err
 }
 
+// session is an upload session as the API sees it: its state, and whether
+// the metadata store has a record of it (one that holds no bytes yet has
+// none).
+type session struct {
+	berth.Upload
+	recorded bool
+}
+
 // session loads upload session q.ref and checks that it belongs to q.name.
-func (h *Handler) session(ctx context.Context, q request) (berth.Upload, error) {
+func (h *Handler) session(ctx context.Context, q request) (session, error) {
+	unknown := func(why string) (session, error) {
+		return session{}, apiError(http.StatusNotFound, CodeBlobUploadUnknown, "upload "+quote(q.ref)+why)
+	}
 	if berth.CheckUploadID("oci.session", q.ref) != nil {
-		return berth.Upload{}, apiError(http.StatusNotFound, CodeBlobUploadUnknown, "upload "+quote(q.ref)+" not found")
+		return unknown(" not found")
 	}
 	u, err := h.meta.Upload(ctx, q.registry, q.ref)
-	if err != nil {
-		return u, err
+	if berth.IsNotFound(err) {
+		created, ok := freshSession(q.ref, q.registry, q.name, time.Now())
+		if !ok {
+			return unknown(" not found in repository " + quote(q.name))
+		}
+		return session{Upload: berth.Upload{ID: q.ref, Registry: q.registry, Repository: q.name,
+			Algorithm: "sha256", CreatedAt: created, UpdatedAt: created}}, nil
 	}
-	if u.Repository != q.name {
-		return u, apiError(http.StatusNotFound, CodeBlobUploadUnknown, "upload "+quote(q.ref)+" not found in repository "+quote(q.name))
+	switch {
+	case err != nil:
+		return session{}, err
+	case u.Repository != q.name:
+		return unknown(" not found in repository " + quote(q.name))
+	case u.Closed:
+		return unknown(" is closed: it was completed or cancelled")
 	}
-	return u, nil
+	return session{Upload: u, recorded: true}, nil
 }
 
 func (h *Handler) uploadStatus(w http.ResponseWriter, r *http.Request, q request) {
@@ -161,7 +172,7 @@ func (h *Handler) uploadStatus(w http.ResponseWriter, r *http.Request, q request
 		h.writeError(w, r, err, resUpload)
 		return
 	}
-	writeUploadState(w, q.name, u, http.StatusNoContent)
+	writeUploadState(w, q.name, u.Upload, http.StatusNoContent)
 }
 
 func (h *Handler) patchUpload(w http.ResponseWriter, r *http.Request, q request) {
@@ -172,10 +183,10 @@ func (h *Handler) patchUpload(w http.ResponseWriter, r *http.Request, q request)
 		return
 	}
 	if _, err := h.appendChunk(r, &u, true); err != nil {
-		h.writeChunkError(w, r, q, u, err)
+		h.writeChunkError(w, r, q, u.Upload, err)
 		return
 	}
-	writeUploadState(w, q.name, u, http.StatusAccepted)
+	writeUploadState(w, q.name, u.Upload, http.StatusAccepted)
 }
 
 // finishUpload completes a session: an optional last chunk, then the digest
@@ -197,7 +208,7 @@ func (h *Handler) finishUpload(w http.ResponseWriter, r *http.Request, q request
 		writeAPIError(w, r, ae)
 		return
 	}
-	n, whole, err := h.putWhole(r, q, u, d)
+	n, whole, err := h.putWhole(r, q, u.Upload, d)
 	if !whole {
 		// The session is committed and removed right after this last
 		// chunk, so its new offset need not be stored first: a crash
@@ -205,10 +216,10 @@ func (h *Handler) finishUpload(w http.ResponseWriter, r *http.Request, q request
 		// and a retried PUT rewrites from there.
 		hasher, err := h.appendChunk(r, &u, false)
 		if err != nil {
-			h.writeChunkError(w, r, q, u, err)
+			h.writeChunkError(w, r, q, u.Upload, err)
 			return
 		}
-		got, err := h.uploadDigest(r.Context(), u, hasher, d.Algorithm())
+		got, err := h.uploadDigest(r.Context(), u.Upload, hasher, d.Algorithm())
 		if err == nil {
 			err = checkDigest(d, got)
 		}
@@ -235,7 +246,7 @@ func (h *Handler) cancelUpload(w http.ResponseWriter, r *http.Request, q request
 	defer h.sessions.lock(q.registry, q.ref)()
 	u, err := h.session(r.Context(), q)
 	if err == nil {
-		err = h.meta.DeleteUpload(r.Context(), q.registry, u.ID)
+		err = h.meta.CloseUpload(r.Context(), u.Upload)
 	}
 	if err != nil {
 		h.writeError(w, r, err, resUpload)
@@ -256,7 +267,7 @@ func (e *errRangeMismatch) Error() string { return e.msg }
 // appendChunk writes the request body at the session's offset, checking
 // Content-Range when given, and advances the session (in the store too
 // when persist is set). It returns the hash over everything received so far.
-func (h *Handler) appendChunk(r *http.Request, u *berth.Upload, persist bool) (hash.Hash, error) {
+func (h *Handler) appendChunk(r *http.Request, u *session, persist bool) (hash.Hash, error) {
 	hasher, err := restoreHash(u.Algorithm, u.HashState)
 	if err != nil {
 		return nil, err
@@ -297,11 +308,26 @@ func (h *Handler) appendChunk(r *http.Request, u *berth.Upload, persist bool) (h
 	}
 	u.HashState = state
 	u.UpdatedAt = time.Now().UTC()
-	if err := h.meta.AdvanceUpload(r.Context(), *u, from); err != nil {
+	if err := h.record(r.Context(), u, from); err != nil {
 		u.Offset = from
 		return nil, err
 	}
 	return hasher, nil
+}
+
+// record stores session u, advanced from offset from: the first record
+// of a session that had none, or a compare-and-set on the offset. A writer
+// that lost the race gets KindConflict.
+func (h *Handler) record(ctx context.Context, u *session, from int64) error {
+	if u.recorded {
+		return h.meta.AdvanceUpload(ctx, u.Upload, from)
+	}
+	err := h.meta.CreateUpload(ctx, u.Upload)
+	if berth.KindOf(err) == berth.KindExists {
+		return berth.E("oci.record", berth.KindConflict, "upload %q was changed by another request; ask for its offset and resume", u.ID)
+	}
+	u.recorded = err == nil
+	return err
 }
 
 func (h *Handler) writeChunkError(w http.ResponseWriter, r *http.Request, q request, u berth.Upload, err error) {
