@@ -151,3 +151,75 @@ func TestForgetAndZeroTTL(t *testing.T) {
 		t.Fatalf("a zero TTL cached: %d reads", g.inner.reads)
 	}
 }
+
+// hidden hides the LinkUploadedBlob of the store it wraps, so that the
+// cache has to link and end the session in two steps.
+type hidden struct{ Store }
+
+func TestLinkUploadedBlob(t *testing.T) {
+	tests := []struct {
+		name   string
+		wrap   func(s *sqlite.Store) Store
+		linker bool
+	}{
+		{"store links and ends the session", func(s *sqlite.Store) Store { return s }, true},
+		{"cache links and ends the session", func(s *sqlite.Store) Store { return hidden{s} }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			s, err := sqlite.Open(filepath.Join(t.TempDir(), "m.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			store := tc.wrap(s)
+			if _, ok := store.(uploadLinker); ok != tc.linker {
+				t.Fatalf("%T has LinkUploadedBlob: %t, want %t", store, ok, tc.linker)
+			}
+			c := New(store, time.Hour)
+
+			// A cached answer that the store no longer gives.
+			old := digest.FromString("old layer")
+			if err := c.LinkBlob(ctx, "reg", "app", old, 9); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := c.Blob(ctx, "reg", "app", old); err != nil || n != 9 {
+				t.Fatalf("Blob = %d, %v", n, err)
+			}
+			if err := s.UnlinkBlob(ctx, "reg", "app", old); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Blob(ctx, "reg", "app", old); err != nil {
+				t.Fatalf("Blob not answered from the cache: %v", err)
+			}
+
+			if err := s.CreateUpload(ctx, berth.Upload{ID: "u1", Registry: "reg", Repository: "app", Algorithm: "sha256"}); err != nil {
+				t.Fatal(err)
+			}
+			layer := digest.FromString("layer")
+			if err := c.LinkUploadedBlob(ctx, "reg", "app", layer, 5, "u1"); err != nil {
+				t.Fatalf("LinkUploadedBlob: %v", err)
+			}
+			if n, err := c.Blob(ctx, "reg", "app", layer); err != nil || n != 5 {
+				t.Fatalf("Blob of the uploaded blob = %d, %v; want 5", n, err)
+			}
+			if _, err := c.Blob(ctx, "reg", "app", old); !berth.IsNotFound(err) {
+				t.Fatalf("Blob of the unlinked blob after LinkUploadedBlob = %v, want KindNotFound", err)
+			}
+			advance := berth.Upload{ID: "u1", Registry: "reg", Offset: 1, Algorithm: "sha256"}
+			if err := s.AdvanceUpload(ctx, advance, 0); !berth.IsNotFound(err) {
+				t.Fatalf("AdvanceUpload of the session after LinkUploadedBlob = %v, want KindNotFound", err)
+			}
+
+			// A session without record is no error.
+			other := digest.FromString("other layer")
+			if err := c.LinkUploadedBlob(ctx, "reg", "app", other, 11, "never-created"); err != nil {
+				t.Fatalf("LinkUploadedBlob of an unknown session: %v", err)
+			}
+			if n, err := c.Blob(ctx, "reg", "app", other); err != nil || n != 11 {
+				t.Fatalf("Blob linked with an unknown session = %d, %v; want 11", n, err)
+			}
+		})
+	}
+}

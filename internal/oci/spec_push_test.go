@@ -89,6 +89,51 @@ func TestPushMonolithic(t *testing.T) {
 	e.expect(e.do("HEAD", "/v2/a/blobs/"+sha([]byte("other")), nil), 404, "")
 }
 
+// TestPushWholeBodyOnPut completes a fresh session with one PUT that
+// carries the whole blob (POST, then PUT ?digest= with the body).
+func TestPushWholeBodyOnPut(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name string
+		alg  digest.Algorithm
+	}{
+		{"sha256", digest.SHA256},
+		{"sha512", digest.SHA512},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := e.on(t)
+			content := []byte("a whole blob in the PUT, " + tt.name)
+			d := tt.alg.FromBytes(content)
+			wrong := tt.alg.FromBytes([]byte("other content"))
+			r := e.do("POST", "/v2/a/blobs/uploads/", nil)
+			e.expect(r, 202, "")
+			loc := r.header.Get("Location")
+
+			// A wrong digest stores nothing and leaves the session open.
+			e.expect(e.do("PUT", loc+"?digest="+wrong.String(), content), 400, "DIGEST_INVALID")
+			e.expect(e.do("HEAD", "/v2/a/blobs/"+wrong.String(), nil), 404, "")
+			e.expect(e.do("HEAD", "/v2/a/blobs/"+d.String(), nil), 404, "")
+			r = e.do("GET", loc, nil)
+			e.expect(r, 204, "")
+			if r.header.Get("Range") != "0-0" {
+				t.Fatalf("session after a refused PUT: Range %q, want 0-0", r.header.Get("Range"))
+			}
+
+			r = e.do("PUT", loc+"?digest="+d.String(), content, "Content-Type", "application/octet-stream")
+			e.expect(r, 201, "")
+			if r.header.Get("Location") != "/v2/a/blobs/"+d.String() || r.header.Get("Docker-Content-Digest") != d.String() {
+				t.Fatalf("PUT headers: %v", r.header)
+			}
+			r = e.do("GET", "/v2/a/blobs/"+d.String(), nil)
+			e.expect(r, 200, "")
+			if !bytes.Equal(r.body, content) || r.header.Get("Docker-Content-Digest") != d.String() {
+				t.Fatalf("blob = %q, Docker-Content-Digest %q", r.body, r.header.Get("Docker-Content-Digest"))
+			}
+		})
+	}
+}
+
 func TestPushSHA512(t *testing.T) {
 	e := newEnv(t)
 	content := []byte("sha512 content")
@@ -212,4 +257,37 @@ func TestPushManifestErrors(t *testing.T) {
 	// Nothing of the refused pushes is visible.
 	e.expect(e.do("GET", "/v2/a/manifests/v1", nil), 404, "MANIFEST_UNKNOWN")
 	e.expect(e.do("PUT", "/v2/a/manifests/"+md.String(), m, "Content-Type", ociManifest), 201, "")
+}
+
+// TestSessionWithoutRecord covers sessions that hold no bytes yet, which
+// have no record: POST hands out an id that only its repository accepts,
+// the status of such a session is offset 0, a made-up or altered id is
+// unknown, and the first chunk records the session.
+func TestSessionWithoutRecord(t *testing.T) {
+	e := newEnv(t)
+	loc := e.do("POST", "/v2/a/blobs/uploads/", nil).header.Get("Location")
+	id := loc[strings.LastIndex(loc, "/")+1:]
+	r := e.do("GET", loc, nil)
+	e.expect(r, 204, "")
+	if r.header.Get("Range") != "0-0" || r.header.Get("Docker-Upload-UUID") != id {
+		t.Fatalf("status headers: %v", r.header)
+	}
+	altered := []byte(id)
+	altered[0] ^= 1
+	e.expect(e.do("GET", "/v2/a/blobs/uploads/"+string(altered), nil), 404, "BLOB_UPLOAD_UNKNOWN")
+	e.expect(e.do("GET", "/v2/b/blobs/uploads/"+id, nil), 404, "BLOB_UPLOAD_UNKNOWN")
+	e.expect(e.do("GET", "/v2/a/blobs/uploads/"+strings.Repeat("0", len(id)), nil), 404, "BLOB_UPLOAD_UNKNOWN")
+
+	content := []byte("recorded with its first chunk")
+	e.expect(e.do("PATCH", loc, content[:8], "Content-Range", "0-7"), 202, "")
+	r = e.do("GET", loc, nil)
+	e.expect(r, 204, "")
+	if r.header.Get("Range") != "0-7" {
+		t.Fatalf("Range after first chunk = %q", r.header.Get("Range"))
+	}
+	// A second writer that still believes the session empty loses.
+	e.expect(e.do("PATCH", loc, content[:8], "Content-Range", "0-7"), 416, "BLOB_UPLOAD_INVALID")
+	d := sha(content)
+	e.expect(e.do("PUT", loc+"?digest="+d, content[8:]), 201, "")
+	e.expect(e.do("PATCH", loc, content[:8], "Content-Range", "0-7"), 404, "BLOB_UPLOAD_UNKNOWN")
 }

@@ -16,4 +16,6 @@
 // The suite pins the behaviour the rest of berth relies on: error kinds,
 // upload offsets and retries, atomic and idempotent commits, per-registry
 // isolation and the validation of registry names, upload ids and digests.
+// An optional capability (PutBlob, storing a whole blob from one stream) has
+// cases of its own, which run only for stores that have it.
 package blobstoretest

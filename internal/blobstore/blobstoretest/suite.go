@@ -24,7 +24,9 @@ import (
 // when all of them have finished. It calls newStore once per subtest, with
 // that subtest's t (so t.TempDir and t.Cleanup work as expected); the stores
 // may share one backend, because every subtest uses registry names of its
-// own, drawn afresh for every call of Run.
+// own, drawn afresh for every call of Run. One more store, made with the
+// group's t, tells which optional capabilities the store has; the cases of
+// each capability it has (PutBlob) run on that store.
 func Run(t *testing.T, newStore func(t *testing.T) berth.BlobStore) {
 	t.Helper()
 	var seed [4]byte
@@ -66,6 +68,14 @@ func Run(t *testing.T, newStore func(t *testing.T) berth.BlobStore) {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
 				tc.fn(t, &harness{t: t, s: newStore(t), ctx: t.Context(), names: names})
+			})
+		}
+		// Optional capabilities are tested when the store has them.
+		s := newStore(t)
+		if p, ok := s.(blobPutter); ok {
+			t.Run("PutBlob", func(t *testing.T) {
+				t.Parallel()
+				runPutBlob(t, s, p, names)
 			})
 		}
 	})

@@ -228,12 +228,14 @@ func TestInvalidNamesCreateNothing(t *testing.T) {
 	s := newStore(t, root)
 	good := digest.FromString("x")
 	content := func() io.Reader { return strings.NewReader("x") }
+	accept := func(int64) error { return nil }
 
 	for _, reg := range []string{"", "..", "../x", "a/b", "Upper", "a-b"} {
 		s.WriteUpload(ctx, reg, "u1", 0, content())
 		s.CommitUpload(ctx, reg, "u1", 1, good)
 		s.AbortUpload(ctx, reg, "u1")
 		s.Delete(ctx, reg, good)
+		s.PutBlob(ctx, reg, good, content(), accept)
 	}
 	for _, id := range []string{"", ".", "..", "../x", "../../x", "a/b", "a.b"} {
 		s.WriteUpload(ctx, "reg1", id, 0, content())
@@ -243,6 +245,7 @@ func TestInvalidNamesCreateNothing(t *testing.T) {
 	for _, d := range []digest.Digest{"sha256:../../x", "../x", "sha256:abc"} {
 		s.CommitUpload(ctx, "reg1", "u1", 1, d)
 		s.Delete(ctx, "reg1", d)
+		s.PutBlob(ctx, "reg1", d, content(), accept)
 	}
 
 	for _, dir := range []string{parent, root} {

@@ -29,7 +29,8 @@ type Store interface {
 
 // Run runs the suite. newStore must return a new, empty store at every call
 // and close it when the test that asked for it ends. The tests run in
-// parallel, each on its own store.
+// parallel, each on its own store; the cases of an optional capability
+// (LinkUploadedBlob) run, when the store has it, on one store made with t.
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	tests := []struct {
 		name string
@@ -78,6 +79,15 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.fn(t, newStore(t))
+		})
+	}
+	// Optional capabilities are tested when the store has them, on one
+	// more store that tells whether it has them.
+	s := newStore(t)
+	if l, ok := s.(uploadLinker); ok {
+		t.Run("LinkUploadedBlob", func(t *testing.T) {
+			t.Parallel()
+			runLinkUploadedBlob(t, s, l)
 		})
 	}
 }
