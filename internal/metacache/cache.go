@@ -152,7 +152,7 @@ func (c *Cache) LinkBlob(ctx context.Context, registry, repo string, d digest.Di
 }
 
 // uploadLinker is the optional capability of the store to link a blob and
-// remove its upload session in one transaction.
+// close its upload session in one transaction.
 type uploadLinker interface {
 	LinkUploadedBlob(ctx context.Context, registry, repo string, d digest.Digest, size int64, uploadID string) error
 }

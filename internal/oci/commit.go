@@ -40,20 +40,27 @@ func checkDigest(want, got digest.Digest) error {
 // session that holds no bytes yet, straight as the blob, when the blob
 // store can. whole reports whether it applied; when it did not, nothing
 // was read.
-func (h *Handler) putWhole(r *http.Request, q request, u berth.Upload, d digest.Digest) (n int64, whole bool, err error) {
+func (h *Handler) putWhole(r *http.Request, q request, u session, d digest.Digest) (n int64, whole bool, err error) {
 	p, ok := h.blobs.(blobPutter)
 	if !ok || u.Offset != 0 || r.ContentLength == 0 || r.Header.Get("Content-Range") != "" {
 		return 0, false, nil
 	}
-	hasher := d.Algorithm().Hash()
-	n, err = p.PutBlob(r.Context(), q.registry, d, io.TeeReader(r.Body, hasher), func(int64) error {
-		return checkDigest(d, digest.NewDigest(d.Algorithm(), hasher))
-	})
-	if err == nil {
-		// Bytes of an earlier failed attempt at this session, if any.
+	n, err = putChecked(r, q, p, d)
+	if err == nil && u.recorded {
+		// Bytes of an earlier failed chunk of this session, if any; a
+		// session without record never wrote any.
 		h.blobs.AbortUpload(context.WithoutCancel(r.Context()), q.registry, u.ID)
 	}
 	return n, true, err
+}
+
+// putChecked stores the request body as blob d with p, which makes it
+// visible only when its content has digest d (DIGEST_INVALID otherwise).
+func putChecked(r *http.Request, q request, p blobPutter, d digest.Digest) (int64, error) {
+	hasher := d.Algorithm().Hash()
+	return p.PutBlob(r.Context(), q.registry, d, io.TeeReader(r.Body, hasher), func(int64) error {
+		return checkDigest(d, digest.NewDigest(d.Algorithm(), hasher))
+	})
 }
 
 // linkUpload links blob d, made by upload session id, to repository q.name

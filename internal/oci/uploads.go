@@ -91,12 +91,8 @@ func (h *Handler) monolithicUpload(w http.ResponseWriter, r *http.Request, q req
 	}
 	var err error
 	if p, ok := h.blobs.(blobPutter); ok {
-		hasher := d.Algorithm().Hash()
 		var n int64
-		n, err = p.PutBlob(r.Context(), q.registry, d, io.TeeReader(r.Body, hasher), func(int64) error {
-			return checkDigest(d, digest.NewDigest(d.Algorithm(), hasher))
-		})
-		if err == nil {
+		if n, err = putChecked(r, q, p, d); err == nil {
 			err = h.meta.LinkBlob(r.Context(), q.registry, q.name, d, n)
 		}
 	} else {
@@ -208,7 +204,7 @@ func (h *Handler) finishUpload(w http.ResponseWriter, r *http.Request, q request
 		writeAPIError(w, r, ae)
 		return
 	}
-	n, whole, err := h.putWhole(r, q, u.Upload, d)
+	n, whole, err := h.putWhole(r, q, u, d)
 	if !whole {
 		// The session is committed and removed right after this last
 		// chunk, so its new offset need not be stored first: a crash

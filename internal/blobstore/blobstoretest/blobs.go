@@ -169,18 +169,7 @@ func testConcurrentCommit(t *testing.T, h *harness) {
 		})
 	}
 	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("writer %d: %v", i, err)
-		}
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
-	if got := h.stat(reg, d); got != int64(len(data)) {
-		t.Fatalf("Stat = %d, want %d", got, len(data))
-	}
-	wantBytes(t, "Get", h.get(reg, d, 0, -1), data)
+	wantWritersDone(t, h, reg, d, data, errs)
 	for i := range writers {
 		_, err := h.s.ReadUpload(h.ctx, reg, fmt.Sprintf("u%d", i), 0)
 		wantKind(t, fmt.Sprintf("ReadUpload of u%d after commit", i), err, berth.KindNotFound)
@@ -274,4 +263,22 @@ func testIsolation(t *testing.T, h *harness) {
 	}
 	wantBytes(t, "blob in b", h.get(b, da, 0, -1), []byte("upload in b"))
 	wantBytes(t, "blob in a", h.get(a, da, 0, -1), []byte("upload in a"))
+}
+
+// wantWritersDone fails t unless every concurrent writer succeeded (errs)
+// and blob d of reg holds data.
+func wantWritersDone(t *testing.T, h *harness, reg string, d digest.Digest, data []byte, errs []error) {
+	t.Helper()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("writer %d: %v", i, err)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	if got := h.stat(reg, d); got != int64(len(data)) {
+		t.Fatalf("Stat = %d, want %d", got, len(data))
+	}
+	wantBytes(t, "Get", h.get(reg, d, 0, -1), data)
 }

@@ -354,16 +354,5 @@ func testPutBlobConcurrent(t *testing.T, h *putHarness) {
 		})
 	}
 	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("writer %d: %v", i, err)
-		}
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
-	if got := h.stat(reg, d); got != int64(len(data)) {
-		t.Fatalf("Stat = %d, want %d", got, len(data))
-	}
-	wantBytes(t, "Get", h.get(reg, d, 0, -1), data)
+	wantWritersDone(t, &h.harness, reg, d, data, errs)
 }

@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -59,22 +60,37 @@ func (s *Store) PutBlob(ctx context.Context, registry string, dgst digest.Digest
 	return n, nil
 }
 
-// place renames the synced file tmp to blob dgst and syncs the blob's
-// directory; an existing blob is kept and tmp removed.
+// place makes the synced file tmp blob dgst; an existing blob is kept and
+// tmp removed.
 func (s *Store) place(op, tmp, registry string, dgst digest.Digest) error {
-	blob := s.blobPath(registry, dgst)
-	if exists, err := fileExists(blob); err != nil {
+	if exists, err := fileExists(s.blobPath(registry, dgst)); err != nil {
 		return blobError(op, registry, dgst, err)
 	} else if exists {
 		os.Remove(tmp)
 		return nil
 	}
+	if err := s.moveIntoPlace(op, tmp, registry, dgst); err != nil {
+		var le *os.LinkError
+		if errors.As(err, &le) {
+			return berth.E(op, berth.KindInternal, "moving blob %s into place: %w", dgst, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// moveIntoPlace renames the synced file src to the path of blob dgst and
+// syncs the blob's directory, so that the blob is durable once it returns
+// nil. A failed rename is returned as the *os.LinkError it is, for the
+// caller to judge; other failures are KindInternal.
+func (s *Store) moveIntoPlace(op, src, registry string, dgst digest.Digest) error {
+	blob := s.blobPath(registry, dgst)
 	dir := filepath.Dir(blob)
 	if err := mkdirAll(dir); err != nil {
 		return berth.E(op, berth.KindInternal, "creating directory for blob %s: %w", dgst, err)
 	}
-	if err := os.Rename(tmp, blob); err != nil {
-		return berth.E(op, berth.KindInternal, "moving blob %s into place: %w", dgst, err)
+	if err := os.Rename(src, blob); err != nil {
+		return err
 	}
 	if err := syncDir(dir); err != nil {
 		return berth.E(op, berth.KindInternal, "syncing directory of blob %s: %w", dgst, err)

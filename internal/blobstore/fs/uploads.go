@@ -6,7 +6,6 @@ import (
 	"io"
 	iofs "io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/opencontainers/go-digest"
@@ -236,15 +235,12 @@ func (s *Store) CommitUpload(ctx context.Context, registry, id string, size int6
 	if err := f.Close(); err != nil {
 		return berth.E(op, berth.KindInternal, "closing upload %s: %w", id, err)
 	}
-	dir := filepath.Dir(blob)
-	if err := mkdirAll(dir); err != nil {
-		return berth.E(op, berth.KindInternal, "creating directory for blob %s: %w", dgst, err)
-	}
-	if err := os.Rename(upload, blob); err != nil {
-		return s.commitRace(op, registry, id, dgst, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return berth.E(op, berth.KindInternal, "syncing directory of blob %s: %w", dgst, err)
+	if err := s.moveIntoPlace(op, upload, registry, dgst); err != nil {
+		var le *os.LinkError
+		if errors.As(err, &le) {
+			return s.commitRace(op, registry, id, dgst, err)
+		}
+		return err
 	}
 	return nil
 }
