@@ -94,6 +94,7 @@ func TestPragmas(t *testing.T) {
 		{"read", "synchronous", "2"},
 		{"read", "busy_timeout", fmt.Sprint(busyTimeoutMillis)},
 		{"read", "query_only", "1"},
+		{"read", "mmap_size", fmt.Sprint(readerMmapBytes)},
 	} {
 		db := s.write
 		if tc.pool == "read" {
