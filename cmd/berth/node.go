@@ -36,6 +36,7 @@ type node struct {
 	keys   berth.KeyStore
 	signer *dataendpoint.Signer
 	mux    *http.ServeMux
+	api    http.Handler // the registry API, /v2/
 	forget func()       // drops the cached registries
 	data   http.Handler // the data endpoints of the node's region
 	domain string
@@ -113,12 +114,9 @@ func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator 
 	mux.Handle("/v2", api)
 	mux.Handle("/oauth2/", authSvc.Handler(resolver))
 	mux.Handle("/api/", manage)
-	return &node{keys: meta, signer: signer, mux: mux, forget: resolver.Forget, data: data, domain: strings.ToLower(c.domain), auth: authSvc, log: log}, nil
+	return &node{keys: meta, signer: signer, mux: mux, api: api, forget: resolver.Forget, data: data, domain: strings.ToLower(c.domain), auth: authSvc, log: log}, nil
 }
 
-// ServeHTTP sends requests for a data endpoint host (*.data.<domain>) to the
-// data endpoint handler, which serves only signed blob reads, and every other
-// request to the login server, token and management APIs.
 // openBlobStore opens the blob store of --blob-store: the filesystem under
 // the data directory, or an Azure Blob Storage container, whose read-only
 // SAS URLs also make a locator for the shared-storage mode.
@@ -173,9 +171,17 @@ func newLimiter(c serveConfig) (oci.Limiter, error) {
 	return ratelimit.PrincipalLimiter{Limiter: l}, nil
 }
 
+// ServeHTTP sends requests for a data endpoint host (*.data.<domain>) to the
+// data endpoint handler, which serves only signed blob reads, and every other
+// request to the login server, token and management APIs. The registry API,
+// which parses its own paths, is reached without the mux's pattern match.
 func (n *node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if n.isDataHost(r.Host) {
 		n.data.ServeHTTP(w, r)
+		return
+	}
+	if p := r.URL.Path; p == "/v2" || strings.HasPrefix(p, "/v2/") {
+		n.api.ServeHTTP(w, r)
 		return
 	}
 	n.mux.ServeHTTP(w, r)
@@ -186,7 +192,9 @@ func (n *node) isDataHost(hostport string) bool {
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h
 	}
-	return strings.HasSuffix(strings.ToLower(strings.TrimSuffix(host, ".")), ".data."+n.domain)
+	host = strings.TrimSuffix(host, ".")
+	suffix := ".data." + n.domain
+	return len(host) > len(suffix) && strings.EqualFold(host[len(host)-len(suffix):], suffix)
 }
 
 // portOf returns the port of a listen address, or "" when there is none.

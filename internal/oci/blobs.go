@@ -2,6 +2,7 @@ package oci
 
 import (
 	"errors"
+	"strings"
 
 	"berth/internal/berth"
 	"io"
@@ -13,6 +14,9 @@ import (
 // parseDigest validates a digest from a URL or query. It accepts the
 // algorithms berth can verify (sha256, sha512).
 func parseDigest(s string) (digest.Digest, *Error) {
+	if canonicalDigest(s) {
+		return digest.Digest(s), nil
+	}
 	d := digest.Digest(s)
 	if err := d.Validate(); err != nil {
 		return "", apiError(http.StatusBadRequest, CodeDigestInvalid, "invalid digest "+quote(s)+": "+err.Error())
@@ -21,6 +25,30 @@ func parseDigest(s string) (digest.Digest, *Error) {
 		return "", apiError(http.StatusBadRequest, CodeDigestInvalid, "digest algorithm "+quote(string(a))+" is not supported; use sha256 or sha512")
 	}
 	return d, nil
+}
+
+// canonicalDigest reports whether s is a sha256 or sha512 digest in the
+// canonical form (lowercase hex of the full length), which every client
+// sends; parseDigest then needs no regular expression.
+func canonicalDigest(s string) bool {
+	var hexLen int
+	switch {
+	case strings.HasPrefix(s, "sha256:"):
+		s, hexLen = s[len("sha256:"):], 64
+	case strings.HasPrefix(s, "sha512:"):
+		s, hexLen = s[len("sha512:"):], 128
+	default:
+		return false
+	}
+	if len(s) != hexLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // getBlob serves GET and HEAD of a blob, with a single byte range.

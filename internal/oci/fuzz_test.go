@@ -107,3 +107,30 @@ func FuzzManifest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseDigest checks that the fast path of parseDigest accepts only
+// digests that the full validation accepts too.
+func FuzzParseDigest(f *testing.F) {
+	for _, s := range []string{
+		"sha256:" + strings.Repeat("a", 64),
+		"sha512:" + strings.Repeat("0", 128),
+		"sha256:" + strings.Repeat("A", 64),
+		"sha256:" + strings.Repeat("a", 63),
+		"sha384:" + strings.Repeat("a", 96),
+		"sha256:",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !canonicalDigest(s) {
+			return
+		}
+		d := digest.Digest(s)
+		if err := d.Validate(); err != nil {
+			t.Fatalf("fast path accepted %q, which Validate refuses: %v", s, err)
+		}
+		if a := d.Algorithm(); a != digest.SHA256 && a != digest.SHA512 {
+			t.Fatalf("fast path accepted algorithm %q", a)
+		}
+	})
+}
