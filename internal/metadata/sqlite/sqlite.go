@@ -17,13 +17,6 @@ import (
 // dialect is the metadata dialect of SQLite.
 var dialect = metadata.Dialect{Name: "sqlite", CollateC: "COLLATE BINARY", SingleWriter: true}
 
-// readerMmapBytes is how much of the database file a reader connection maps
-// into memory instead of reading it page by page with pread: the B-tree pages
-// of a large tag or manifest index then cost no system call per page. The
-// mapping shares the kernel's page cache; it reserves address space, not
-// memory.
-const readerMmapBytes = 1 << 30
-
 // busyTimeoutMillis is how long a connection waits for a lock held by another
 // process before it fails with SQLITE_BUSY.
 const busyTimeoutMillis = 10000
@@ -89,7 +82,6 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "foreign_keys(ON)")
 	if readOnly {
 		q.Add("_pragma", "query_only(ON)")
-		q.Add("_pragma", fmt.Sprintf("mmap_size(%d)", readerMmapBytes))
 	} else {
 		q.Set("_txlock", "immediate")
 	}

@@ -94,7 +94,6 @@ func TestPragmas(t *testing.T) {
 		{"read", "synchronous", "2"},
 		{"read", "busy_timeout", fmt.Sprint(busyTimeoutMillis)},
 		{"read", "query_only", "1"},
-		{"read", "mmap_size", fmt.Sprint(readerMmapBytes)},
 	} {
 		db := s.write
 		if tc.pool == "read" {
