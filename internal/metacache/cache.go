@@ -19,6 +19,13 @@ type Store interface {
 	berth.UploadStore
 }
 
+// inMemoryTags is a store that may resolve every tag from memory, exactly:
+// caching its answers would only add staleness and cost. TagsInMemory can
+// turn false for good, and the cache then caches tags again.
+type inMemoryTags interface {
+	TagsInMemory() bool
+}
+
 // Limits of the cache.
 const (
 	maxEntries      = 50_000
@@ -28,8 +35,9 @@ const (
 // Cache is a Store whose Tag, Manifest and Blob answers are cached for a TTL.
 type Cache struct {
 	Store
-	ttl time.Duration
-	now func() time.Time
+	ttl     time.Duration
+	now     func() time.Time
+	memTags inMemoryTags // nil unless Store is one
 
 	mu       sync.Mutex
 	gen      atomic.Uint64 // bumped by every write; entries of older generations are stale
@@ -55,6 +63,7 @@ type entry[V any] struct {
 // returns a Cache that caches nothing.
 func New(s Store, ttl time.Duration) *Cache {
 	c := &Cache{Store: s, ttl: ttl, now: time.Now}
+	c.memTags, _ = s.(inMemoryTags)
 	c.reset()
 	return c
 }
@@ -77,7 +86,12 @@ func (c *Cache) invalidate() {
 }
 
 // Tag returns the digest tag points to, from the cache when fresh.
+// A store that resolves tags from memory (see inMemoryTags) is asked
+// directly.
 func (c *Cache) Tag(ctx context.Context, registry, repo, tag string) (digest.Digest, error) {
+	if c.memTags != nil && c.memTags.TagsInMemory() {
+		return c.Store.Tag(ctx, registry, repo, tag)
+	}
 	return get(c, &c.tags, tagKey{registry, repo, tag}, func() (digest.Digest, error) {
 		return c.Store.Tag(ctx, registry, repo, tag)
 	}, nil)

@@ -223,3 +223,41 @@ func TestLinkUploadedBlob(t *testing.T) {
 		})
 	}
 }
+
+// memTags is a counting store that says whether it resolves tags from
+// memory.
+type memTags struct {
+	*counting
+	on bool
+}
+
+func (m *memTags) TagsInMemory() bool { return m.on }
+
+// TestInMemoryTagsPassThrough checks that tag lookups go straight to a
+// store that resolves them from memory, and are cached again once it stops.
+func TestInMemoryTagsPassThrough(t *testing.T) {
+	f := newFixture(t, time.Second)
+	inner := &memTags{counting: f.inner, on: true}
+	c := New(inner, time.Second)
+	c.now = func() time.Time { return f.now }
+	ctx := context.Background()
+	tags := func() int {
+		before := f.inner.reads
+		for range 3 {
+			if d, err := c.Tag(ctx, "reg", "app", "v1"); err != nil || d != f.m.Digest {
+				t.Fatalf("Tag = %s, %v", d, err)
+			}
+		}
+		return f.inner.reads - before
+	}
+	if n := tags(); n != 3 {
+		t.Fatalf("%d of 3 lookups reached a store that holds tags in memory, want 3", n)
+	}
+	inner.on = false
+	if n := tags(); n != 1 {
+		t.Fatalf("%d of 3 lookups reached the store once it stopped, want 1", n)
+	}
+}
+
+// The SQLite store is one that may hold tags in memory.
+var _ inMemoryTags = (*sqlite.Store)(nil)

@@ -21,6 +21,7 @@ const maxBatch = 64
 type batcher struct {
 	db    *sql.DB
 	stmts *stmtCache
+	tags  *tagIndex // nil: no index to keep up to date
 
 	mu      sync.Mutex
 	queue   []*job
@@ -130,8 +131,21 @@ func (b *batcher) commit(batch []*job) {
 	if !ran {
 		return
 	}
+	var changes *tagChanges
+	if b.tags != nil {
+		if changes, err = b.tags.collect(ctx, wt); err != nil {
+			b.tags.disable()
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		failAll(err)
+		if changes != nil {
+			b.tags.forget(changes)
+		}
+		return
+	}
+	if changes != nil {
+		b.tags.apply(changes)
 	}
 }
 

@@ -70,15 +70,17 @@ func (s *Store) SetManifestAttributes(ctx context.Context, registry, repo string
 // none.
 func (s *Store) setAttributes(ctx context.Context, op string, a berth.Attributes, notFound error, table, where string, args ...any) error {
 	args = append([]any{a.DeleteEnabled, a.WriteEnabled, a.ReadEnabled, a.ListEnabled}, args...)
-	n, err := rowsAffected(s.write.ExecContext(ctx, `UPDATE `+table+
-		` SET delete_enabled = $1, write_enabled = $2, read_enabled = $3, list_enabled = $4 WHERE `+where, args...))
-	if err != nil {
-		return s.fail(op, err)
-	}
-	if n == 0 {
-		return notFound
-	}
-	return nil
+	return s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
+		n, err := rowsAffected(tx.ExecContext(ctx, `UPDATE `+table+
+			` SET delete_enabled = $1, write_enabled = $2, read_enabled = $3, list_enabled = $4 WHERE `+where, args...))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return notFound
+		}
+		return nil
+	})
 }
 
 // DeleteRepository removes repo with its manifests, tags, manifest

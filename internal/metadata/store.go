@@ -32,6 +32,16 @@ type Dialect struct {
 	// and their statements are prepared once and kept. Retry is not used
 	// with it.
 	SingleWriter bool
+	// LocalReads says that the database is a local file whose point reads
+	// take microseconds. The hot point reads (Tag, Manifest, Blob) then run
+	// on a context that the caller cannot cancel, because watching the
+	// caller's context costs the driver and database/sql a goroutine each
+	// per query: more than the read itself.
+	LocalReads bool
+	// TagIndexMax, when above zero with SingleWriter, keeps every tag in
+	// memory (see tagIndex), as long as there are no more than this many.
+	// It requires that this process be the database's only writer.
+	TagIndexMax int
 }
 
 // Store implements berth.MetadataStore over two database/sql pools: one that
@@ -44,6 +54,7 @@ type Store struct {
 	stmts       []*sql.Stmt
 	batch       *batcher   // nil unless the dialect has a single writer
 	wstmts      *stmtCache // idem
+	tags        *tagIndex  // nil unless the dialect asks for it
 
 	// Statements of the hot read path, prepared on the read pool.
 	manifestStmt *sql.Stmt
@@ -69,8 +80,15 @@ const maxRetries = 3
 func New(ctx context.Context, read, write *sql.DB, d Dialect) (*Store, error) {
 	s := &Store{read: read, write: write, dialect: d}
 	if d.SingleWriter {
+		if d.TagIndexMax > 0 {
+			x, err := loadTagIndex(ctx, write, d.TagIndexMax)
+			if err != nil {
+				return nil, fail("metadata.New", d, err)
+			}
+			s.tags = x
+		}
 		s.wstmts = &stmtCache{db: write}
-		s.batch = &batcher{db: write, stmts: s.wstmts}
+		s.batch = &batcher{db: write, stmts: s.wstmts, tags: s.tags}
 	}
 	for _, p := range []struct {
 		stmt  **sql.Stmt
@@ -95,6 +113,15 @@ WHERE rb.registry = $1 AND rb.repository = $2 AND rb.digest = $3`},
 		s.stmts = append(s.stmts, stmt)
 	}
 	return s, nil
+}
+
+// pointCtx returns the context for a hot point read: ctx itself, or with
+// LocalReads ctx without its cancellation.
+func (s *Store) pointCtx(ctx context.Context) context.Context {
+	if s.dialect.LocalReads {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // Close releases the prepared statements and closes the pools.

@@ -21,24 +21,40 @@ WHERE t.registry = $1 AND t.repository = $2 AND t.name = $3`
 // KindDenied if the repository or the tag is not read-enabled.
 func (s *Store) Tag(ctx context.Context, registry, repo, tag string) (digest.Digest, error) {
 	const op = "metadata.Tag"
+	if s.tags != nil {
+		if d, readable, repoReadable, ok := s.tags.lookup(registry, repo, tag); ok {
+			return readableTag(op, repo, tag, d, readable, repoReadable)
+		}
+	}
 	var (
 		d                      string
 		readable, repoReadable bool
 	)
-	err := s.tagStmt.QueryRowContext(ctx, registry, repo, tag).Scan(&d, &readable, &repoReadable)
+	err := s.tagStmt.QueryRowContext(s.pointCtx(ctx), registry, repo, tag).Scan(&d, &readable, &repoReadable)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", berth.E(op, berth.KindNotFound, "tag %q not found in repository %q", tag, repo)
 	}
 	if err != nil {
 		return "", s.fail(op, err)
 	}
+	return readableTag(op, repo, tag, digest.Digest(d), readable, repoReadable)
+}
+
+// TagsInMemory reports whether Tag answers from memory, for every tag, as
+// exactly as the database would: a cache in front of the store then gains
+// nothing on tags.
+func (s *Store) TagsInMemory() bool { return s.tags != nil && s.tags.on() }
+
+// readableTag returns d, or KindDenied if the repository or the tag is not
+// read-enabled.
+func readableTag(op, repo, tag string, d digest.Digest, readable, repoReadable bool) (digest.Digest, error) {
 	if !repoReadable {
 		return "", locked(op, repositoryObject(repo), readEnabled)
 	}
 	if !readable {
 		return "", locked(op, tagObject(repo, tag), readEnabled)
 	}
-	return digest.Digest(d), nil
+	return d, nil
 }
 
 // DeleteTag removes a tag, not the manifest it points to; KindNotFound if no

@@ -14,8 +14,21 @@ import (
 	"berth/internal/metadata"
 )
 
-// dialect is the metadata dialect of SQLite.
-var dialect = metadata.Dialect{Name: "sqlite", CollateC: "COLLATE BINARY", SingleWriter: true}
+// dialect is the metadata dialect of SQLite; Open sets TagIndexMax.
+var dialect = metadata.Dialect{Name: "sqlite", CollateC: "COLLATE BINARY", SingleWriter: true, LocalReads: true}
+
+// DefaultTagIndexMax is the most tags a store holds in memory unless
+// Options say otherwise: about 140 MB of heap.
+const DefaultTagIndexMax = 2_000_000
+
+// Options tunes a store; the zero value gives the defaults.
+type Options struct {
+	// TagIndexMax bounds the tags held in memory, about 70 bytes each, so
+	// that a tag resolves without a query however many there are. A store
+	// with more tags, at start or later, resolves every tag with a query.
+	// Zero means DefaultTagIndexMax; below zero, no tag is held.
+	TagIndexMax int
+}
 
 // busyTimeoutMillis is how long a connection waits for a lock held by another
 // process before it fails with SQLITE_BUSY.
@@ -31,8 +44,18 @@ type Store struct {
 // its schema up to date. path names a file; ":memory:" and names containing
 // '?' are not supported (KindInvalid). Errors opening or migrating the file
 // are KindInternal. The caller closes the Store.
-func Open(path string) (*Store, error) {
+func Open(path string) (*Store, error) { return OpenWith(path, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(path string, o Options) (*Store, error) {
 	const op = "sqlite.Open"
+	d := dialect
+	switch {
+	case o.TagIndexMax == 0:
+		d.TagIndexMax = DefaultTagIndexMax
+	case o.TagIndexMax > 0:
+		d.TagIndexMax = o.TagIndexMax
+	}
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.Contains(path, "?") {
 		return nil, berth.E(op, berth.KindInvalid, "sqlite database path %q is not a plain file name", path)
 	}
@@ -45,7 +68,7 @@ func Open(path string) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	if _, err := metadata.Migrate(ctx, write, dialect); err != nil {
+	if _, err := metadata.Migrate(ctx, write, d); err != nil {
 		write.Close()
 		return nil, berth.E(op, berth.KindInternal, "opening %s: %w", path, err)
 	}
@@ -61,7 +84,7 @@ func Open(path string) (*Store, error) {
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
 
-	s, err := metadata.New(ctx, read, write, dialect)
+	s, err := metadata.New(ctx, read, write, d)
 	if err != nil {
 		read.Close()
 		write.Close()
