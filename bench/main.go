@@ -49,6 +49,7 @@ type config struct {
 	tagsDistribution      bool
 	tagsSeed              bool
 	workdir, out          string
+	pin                   bool
 	keep                  bool
 	quietLimit            float64
 	quietMax              time.Duration
@@ -92,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"seed the tag sets over HTTP; false reuses those of an earlier run with the same -workdir and -tags")
 	fs.BoolVar(&c.tagsDistribution, "tags-distribution", false, "run the tags workload against Distribution too")
 	fs.StringVar(&c.workdir, "workdir", "", "directory for data and logs, kept afterwards (default a new temporary directory)")
+	fs.BoolVar(&c.pin, "pin", false, "run every server on the last core alone and this tool on the others (taskset), so that the client takes no CPU from the server it measures")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary work directory")
 	fs.Float64Var(&c.quietLimit, "quiet-limit", 0.2, "before each run, wait until other processes use fewer cores than this")
 	fs.DurationVar(&c.quietMax, "quiet-max", time.Minute, "longest wait for a quiet machine before a run (0: do not wait)")
@@ -193,7 +195,14 @@ func (s *size) Set(v string) error {
 	return nil
 }
 
-func numCPU() int { return runtime.NumCPU() }
+// numCPU is the machine's count of CPUs, also when -pin left this tool
+// fewer.
+func numCPU() int {
+	if n, err := strconv.Atoi(os.Getenv(pinnedEnv)); err == nil {
+		return n + 1 // the servers' core is the last
+	}
+	return runtime.NumCPU()
+}
 
 // bench is the state of one run.
 type bench struct {
@@ -219,6 +228,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.pin && os.Getenv(pinnedEnv) == "" {
+		return runPinned(ctx, args, stdout, stderr)
 	}
 	ws, err := selectWorkloads(cfg.only)
 	if err != nil {
@@ -475,7 +487,7 @@ func (b *bench) notes(ws []*workload) []string {
 			&c.bigSize, &c.chunkSize, c.images, c.imageWorkers, c.concurrency, c.duration),
 		fmt.Sprintf("tags: %d vs %d tags (target %d), seeded by %d workers", c.tagsSmall, c.tags, c.tags, c.tagsWorkers),
 		"MB/s is 10^6 bytes per second; the ceiling is a plain Go server (http.ServeFile for GET; PUT streams into a file while hashing SHA-256, then fsync)",
-		"client and servers share the machine; the CPU table shows what each used",
+		layout(),
 		fmt.Sprintf("before each run the tool waited up to %s for other processes to use under %.2f cores", c.quietMax, c.quietLimit),
 	}, extra...)
 }

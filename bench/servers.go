@@ -42,7 +42,7 @@ func startServer(name, bin string, args, env []string, logPath string) (*server,
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
+	cmd := serverCommand(bin, args)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {

@@ -73,12 +73,16 @@ CREATE TEMP TRIGGER IF NOT EXISTS tagidx_repos_delete AFTER DELETE ON main.repos
     INSERT INTO tagidx_repos VALUES (old.registry, old.name);
 END;`
 
-// The statements of a batch that read and clear what it changed.
+// The statements of a batch that read and clear what it changed. Tags of a
+// repository that is gone are left out: the index holds tags only of
+// repositories it knows, and the repository's own deletion, recorded too,
+// drops them all at once, however many a repository had.
 const (
 	tagIndexChangedTags = `SELECT c.registry, c.repository, c.name, t.digest, t.read_enabled, r.read_enabled
 FROM (SELECT DISTINCT registry, repository, name FROM temp.tagidx_tags) c
 LEFT JOIN main.tags t ON t.registry = c.registry AND t.repository = c.repository AND t.name = c.name
-LEFT JOIN main.repositories r ON r.registry = c.registry AND r.name = c.repository`
+LEFT JOIN main.repositories r ON r.registry = c.registry AND r.name = c.repository
+WHERE r.name IS NOT NULL`
 	tagIndexChangedRepos = `SELECT c.registry, c.repository, r.read_enabled
 FROM (SELECT DISTINCT registry, repository FROM temp.tagidx_repos) c
 LEFT JOIN main.repositories r ON r.registry = c.registry AND r.name = c.repository`
