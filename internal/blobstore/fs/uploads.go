@@ -118,7 +118,7 @@ func writeAt(ctx context.Context, op, what string, f *os.File, offset int64, r i
 	src := &source{ctx: ctx, r: r}
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
-	n, err := io.CopyBuffer(writerOnly{f}, src, *buf)
+	n, err := io.CopyBuffer(newWritebackWriter(f, offset), src, *buf)
 	switch {
 	case err == nil:
 		return n, nil
@@ -161,10 +161,6 @@ func (s *source) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
-
-// writerOnly hides the io.ReaderFrom of an *os.File so that io.CopyBuffer
-// uses the large buffer instead of the file's small generic one.
-type writerOnly struct{ io.Writer }
 
 // ReadUpload opens the first size bytes of upload id; the caller must close
 // the reader. It is KindNotFound when the upload does not exist and
