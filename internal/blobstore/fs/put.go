@@ -13,7 +13,7 @@ import (
 )
 
 // PutBlob stores a whole blob that arrives in one stream: it writes r to a
-// temporary file of the registry, calls check with the number of bytes read
+// temporary file beside the blob, calls check with the number of bytes read
 // once r is exhausted, and only when check returns nil makes the synced file
 // blob dgst by an atomic rename. It costs two syncs (the file and the blob's
 // directory) where WriteUpload followed by CommitUpload costs three. The
@@ -29,11 +29,15 @@ func (s *Store) PutBlob(ctx context.Context, registry string, dgst digest.Digest
 	if err := ctx.Err(); err != nil {
 		return 0, berth.Wrap(op, berth.KindUnavailable, err)
 	}
-	tmpDir := filepath.Join(s.root, registry, "tmp")
-	if err := mkdirAll(tmpDir); err != nil {
-		return 0, berth.E(op, berth.KindInternal, "creating temporary directory of registry %q: %w", registry, err)
+	// The temporary file is made in the blob's own directory: the rename is
+	// then within one directory, and concurrent puts spread over the
+	// directories of their digests instead of all locking one. A name that
+	// starts with a dot is never a blob's.
+	dir := filepath.Dir(s.blobPath(registry, dgst))
+	if err := mkdirAll(dir); err != nil {
+		return 0, berth.E(op, berth.KindInternal, "creating directory for blob %s: %w", dgst, err)
 	}
-	f, err := os.CreateTemp(tmpDir, "put-")
+	f, err := os.CreateTemp(dir, ".put-")
 	if err != nil {
 		return 0, berth.E(op, berth.KindInternal, "creating a temporary file for blob %s: %w", dgst, err)
 	}

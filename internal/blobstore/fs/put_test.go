@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	iofs "io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -60,13 +59,6 @@ func TestPutBlobLeavesNoFiles(t *testing.T) {
 			}
 			if after := files(t, s.Root()); !slices.Equal(after, before) {
 				t.Fatalf("files under the root changed from %q to %q", before, after)
-			}
-			tmp, err := os.ReadDir(filepath.Join(s.Root(), "reg1", "tmp"))
-			if err != nil && !errors.Is(err, iofs.ErrNotExist) {
-				t.Fatal(err)
-			}
-			if len(tmp) != 0 {
-				t.Fatalf("temporary directory holds %d entries after PutBlob: %v", len(tmp), tmp)
 			}
 		})
 	}
