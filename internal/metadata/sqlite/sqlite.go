@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 
@@ -38,12 +40,16 @@ const busyTimeoutMillis = 10000
 type Store struct {
 	*metadata.Store
 	read, write *sql.DB
+	lock        *os.File // <path>.lock, held while the store is open
 }
 
 // Open opens, creating it if needed, the SQLite database at path and brings
 // its schema up to date. path names a file; ":memory:" and names containing
 // '?' are not supported (KindInvalid). Errors opening or migrating the file
-// are KindInternal. The caller closes the Store.
+// are KindInternal. The store holds an exclusive lock on <path>.lock until
+// it is closed: it keeps every tag in memory and must be the database's only
+// writer, so a second Open of the same path, in this process or another,
+// is KindConflict. The caller closes the Store.
 func Open(path string) (*Store, error) { return OpenWith(path, Options{}) }
 
 // OpenWith is Open with options.
@@ -60,8 +66,17 @@ func OpenWith(path string, o Options) (*Store, error) {
 		return nil, berth.E(op, berth.KindInvalid, "sqlite database path %q is not a plain file name", path)
 	}
 	ctx := context.Background()
+	lock, err := lockFile(path + ".lock")
+	if errors.Is(err, errLocked) {
+		return nil, berth.E(op, berth.KindConflict,
+			"%s is open in another process: a database serves one berth process at a time", path)
+	}
+	if err != nil {
+		return nil, berth.E(op, berth.KindInternal, "locking %s: %w", path, err)
+	}
 	write, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
+		lock.Close()
 		return nil, berth.E(op, berth.KindInternal, "opening %s: %w", path, err)
 	}
 	write.SetMaxOpenConns(1)
@@ -70,12 +85,14 @@ func OpenWith(path string, o Options) (*Store, error) {
 	write.SetConnMaxIdleTime(0)
 	if _, err := metadata.Migrate(ctx, write, d); err != nil {
 		write.Close()
+		lock.Close()
 		return nil, berth.E(op, berth.KindInternal, "opening %s: %w", path, err)
 	}
 
 	read, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		write.Close()
+		lock.Close()
 		return nil, berth.E(op, berth.KindInternal, "opening %s: %w", path, err)
 	}
 	readers := max(4, 2*runtime.GOMAXPROCS(0))
@@ -88,9 +105,17 @@ func OpenWith(path string, o Options) (*Store, error) {
 	if err != nil {
 		read.Close()
 		write.Close()
+		lock.Close()
 		return nil, berth.E(op, berth.KindInternal, "opening %s: %w", path, err)
 	}
-	return &Store{Store: s, read: read, write: write}, nil
+	return &Store{Store: s, read: read, write: write, lock: lock}, nil
+}
+
+// Close closes the database and then releases its lock.
+func (s *Store) Close() error {
+	err := s.Store.Close()
+	s.lock.Close()
+	return err
 }
 
 // dsn returns the data source name of a connection to path: WAL, full sync

@@ -186,3 +186,25 @@ func TestUpgradeFromInitialSchema(t *testing.T) {
 	}
 	metadatatest.CheckUpgraded(t, open(t, path))
 }
+
+// TestOpenTwice checks that a database is open in one store at a time, and
+// free again once that store is closed.
+func TestOpenTwice(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "metadata.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path); berth.KindOf(err) != berth.KindConflict ||
+		!strings.Contains(err.Error(), "open in another process") {
+		t.Fatalf("second Open = %v, want KindConflict naming the other process", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	s.Close()
+}

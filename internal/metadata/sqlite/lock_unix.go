@@ -1,0 +1,30 @@
+//go:build unix
+
+package sqlite
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// errLocked says that another process holds the lock.
+var errLocked = errors.New("locked by another process")
+
+// lockFile opens, creating it if needed, the file at path and takes an
+// exclusive lock on it that lasts until the file is closed, or the process
+// ends. It fails with errLocked when another open file holds the lock.
+func lockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, errLocked
+		}
+		return nil, err
+	}
+	return f, nil
+}
