@@ -2,12 +2,10 @@ package oci_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"berth/internal/berth"
-	"berth/internal/metadata/sqlite"
 )
 
 // TestLockedContent checks that attributes set through the store (as the
@@ -15,11 +13,7 @@ import (
 // DENIED error that names the attribute.
 func TestLockedContent(t *testing.T) {
 	e := newEnv(t)
-	meta, err := sqlite.Open(filepath.Join(e.dir, "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer meta.Close()
+	meta := e.meta
 	ctx := context.Background()
 	m1, d1 := e.image("a", "1")
 	m2, _ := e.image("a", "2")

@@ -27,9 +27,10 @@ import (
 // env is a berth API over real SQLite and filesystem stores, with two
 // registries: "default" (host localhost) and "other" (other.example.com).
 type env struct {
-	t   *testing.T
-	srv *httptest.Server
-	dir string // holds meta.db and blobs/
+	t    *testing.T
+	srv  *httptest.Server
+	dir  string        // holds meta.db and blobs/
+	meta *sqlite.Store // the handler's metadata store
 }
 
 func newEnv(t *testing.T) *env {
@@ -57,11 +58,11 @@ func newEnv(t *testing.T) *env {
 	h := oci.NewHandler(oci.Deps{Hosts: hosts.New(meta, "example.com", time.Second), Meta: meta, Blobs: blobs, Log: log})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, dir: dir}
+	return &env{t: t, srv: srv, dir: dir, meta: meta}
 }
 
 // on returns e reporting to t, for use inside subtests.
-func (e *env) on(t *testing.T) *env { return &env{t: t, srv: e.srv, dir: e.dir} }
+func (e *env) on(t *testing.T) *env { return &env{t: t, srv: e.srv, dir: e.dir, meta: e.meta} }
 
 // response is a completed exchange.
 type response struct {
