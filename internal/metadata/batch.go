@@ -131,11 +131,12 @@ func (b *batcher) commit(batch []*job) {
 	if !ran {
 		return
 	}
-	var changes *tagChanges
+	var (
+		changes *tagChanges
+		tore    bool
+	)
 	if b.tags != nil {
-		if changes, err = b.tags.collect(ctx, wt); err != nil {
-			b.tags.disable()
-		}
+		changes, tore = b.tags.keepUp(ctx, wt)
 	}
 	if err := tx.Commit(); err != nil {
 		failAll(err)
@@ -146,6 +147,9 @@ func (b *batcher) commit(batch []*job) {
 	}
 	if changes != nil {
 		b.tags.apply(changes)
+	}
+	if tore {
+		b.tags.tornDown = true
 	}
 }
 

@@ -124,6 +124,18 @@ func (s *Store) pointCtx(ctx context.Context) context.Context {
 	return ctx
 }
 
+// singleWriteCtx returns the context for a statement run straight on the
+// write pool, outside update: with a single writer, ctx without its
+// cancellation, because an interrupted statement makes the driver discard
+// the one writer connection, and with it the tag index's triggers (the
+// index then turns off). These statements are single-row writes.
+func (s *Store) singleWriteCtx(ctx context.Context) context.Context {
+	if s.dialect.SingleWriter {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 // Close releases the prepared statements and closes the pools.
 func (s *Store) Close() error {
 	s.closeStmts()

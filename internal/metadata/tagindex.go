@@ -3,6 +3,7 @@ package metadata
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -27,7 +28,9 @@ import (
 // database about any other. Past its size limit it turns itself off for
 // good, and so it does when it cannot tell what a batch changed.
 type tagIndex struct {
-	max int // most tags held; beyond, the index is off
+	max         int   // most tags held; beyond, the index is off
+	dataVersion int64 // PRAGMA data_version of the writer connection at load
+	tornDown    bool  // the triggers are gone (a committed batch dropped them); batcher only
 
 	off atomic.Bool // set with mu held
 
@@ -73,6 +76,13 @@ CREATE TEMP TRIGGER IF NOT EXISTS tagidx_repos_delete AFTER DELETE ON main.repos
     INSERT INTO tagidx_repos VALUES (old.registry, old.name);
 END;`
 
+// tagIndexTeardown removes what tagIndexSetup made, once the index is off.
+const tagIndexTeardown = `
+DROP TRIGGER IF EXISTS tagidx_tags_insert; DROP TRIGGER IF EXISTS tagidx_tags_update;
+DROP TRIGGER IF EXISTS tagidx_tags_delete; DROP TRIGGER IF EXISTS tagidx_repos_insert;
+DROP TRIGGER IF EXISTS tagidx_repos_update; DROP TRIGGER IF EXISTS tagidx_repos_delete;
+DROP TABLE IF EXISTS temp.tagidx_tags; DROP TABLE IF EXISTS temp.tagidx_repos`
+
 // The statements of a batch that read and clear what it changed. Tags of a
 // repository that is gone are left out: the index holds tags only of
 // repositories it knows, and the repository's own deletion, recorded too,
@@ -98,6 +108,9 @@ func loadTagIndex(ctx context.Context, db *sql.DB, max int) (*tagIndex, error) {
 		return nil, fmt.Errorf("setting up the tag index: %w", err)
 	}
 	x := &tagIndex{max: max, repos: make(map[repoKey]*repoTags)}
+	if err := db.QueryRowContext(ctx, "PRAGMA data_version").Scan(&x.dataVersion); err != nil {
+		return nil, fmt.Errorf("loading the tag index: %w", err)
+	}
 	rows, err := db.QueryContext(ctx, `SELECT t.registry, t.repository, t.name, t.digest, t.read_enabled, r.read_enabled
 FROM tags t JOIN repositories r ON r.registry = t.registry AND r.name = t.repository`)
 	if err != nil {
@@ -168,6 +181,13 @@ type tagChanges struct {
 // and repository the batch changed, and clears the record. An error means
 // that the index can no longer tell what changed: the caller turns it off.
 func (x *tagIndex) collect(ctx context.Context, tx *wtx) (*tagChanges, error) {
+	var v int64
+	if err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+		return nil, err
+	}
+	if v != x.dataVersion {
+		return nil, errors.New("another connection wrote the database")
+	}
 	c := &tagChanges{}
 	rows, err := tx.QueryContext(ctx, tagIndexChangedTags)
 	if err != nil {
@@ -199,9 +219,8 @@ func (x *tagIndex) collect(ctx context.Context, tx *wtx) (*tagChanges, error) {
 	if err := closeRows(rows); err != nil {
 		return nil, err
 	}
-	if len(c.tags)+len(c.repos) == 0 {
-		return c, nil
-	}
+	// Cleared even when nothing came back: a change to a tag whose
+	// repository does not exist is recorded but not returned.
 	if _, err := tx.Tx.ExecContext(ctx, tagIndexClear); err != nil {
 		return nil, err
 	}
@@ -244,6 +263,26 @@ func (x *tagIndex) forget(c *tagChanges) {
 	for _, t := range c.tags {
 		x.put(tagChange{registry: t.registry, repo: t.repo, name: t.name})
 	}
+}
+
+// keepUp is what a batch does for the index inside its transaction: while
+// the index is on, collect; once it is off, drop the triggers so that
+// writes no longer pay for them (tore: the batch must mark them gone once it
+// has committed). Nil changes means nothing to apply.
+func (x *tagIndex) keepUp(ctx context.Context, tx *wtx) (c *tagChanges, tore bool) {
+	if !x.on() {
+		if x.tornDown {
+			return nil, false
+		}
+		_, err := tx.Tx.ExecContext(ctx, tagIndexTeardown)
+		return nil, err == nil
+	}
+	c, err := x.collect(ctx, tx)
+	if err != nil {
+		x.disable()
+		return nil, false
+	}
+	return c, false
 }
 
 // disable turns the index off for good.
@@ -291,6 +330,8 @@ func (x *tagIndex) put(t tagChange) {
 		if x.n++; x.n > x.max {
 			x.turnOff()
 		}
+	} else if rt.tags.len() == 0 {
+		delete(x.repos, k) // the table refused the repository's only name
 	}
 }
 

@@ -320,3 +320,49 @@ SELECT 'r', 'app', printf('tag-%07d', i), $2, 0 FROM seq`, n, string(d)); err !=
 	}
 	b.ReportMetric(float64(held)/n, "heap-B/tag")
 }
+
+// TestTagIndexOtherWriter changes a tag through another connection, as a
+// second process or a database tool would: the next batch sees that the
+// database changed under it and turns the index off, so tags resolve from
+// the database, and then drops the triggers.
+func TestTagIndexOtherWriter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "metadata.db")
+	s := openIndexedStore(t, path, 100)
+	ctx := t.Context()
+	for i := range 2 {
+		if err := putIndexTestManifest(ctx, s, "r", "a", i, fmt.Sprint("v", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v1, err := s.Tag(ctx, "r", "a", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(ctx, `UPDATE tags SET digest = $1 WHERE name = 'v0'`, string(v1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := putIndexTestManifest(ctx, s, "r", "b", 3, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if s.tags.on() {
+		t.Fatal("index still on after another connection wrote the database")
+	}
+	if d, err := s.Tag(ctx, "r", "a", "v0"); err != nil || d != v1 {
+		t.Fatalf("v0 = %s, %v; want %s", d, err, v1)
+	}
+	if err := putIndexTestManifest(ctx, s, "r", "b", 4, "y"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM temp.sqlite_master WHERE name LIKE 'tagidx%'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d triggers and tables of the index are left after it turned off", n)
+	}
+}

@@ -8,6 +8,10 @@ import (
 	"syscall"
 )
 
+// lockWorks says that lockFile keeps other processes out, which the tag
+// index needs.
+const lockWorks = true
+
 // errLocked says that another process holds the lock.
 var errLocked = errors.New("locked by another process")
 

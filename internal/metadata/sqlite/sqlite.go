@@ -20,13 +20,14 @@ import (
 var dialect = metadata.Dialect{Name: "sqlite", CollateC: "COLLATE BINARY", SingleWriter: true, LocalReads: true}
 
 // DefaultTagIndexMax is the most tags a store holds in memory unless
-// Options say otherwise: about 140 MB of heap.
+// Options say otherwise: about 140 MB of heap for names of a dozen bytes.
 const DefaultTagIndexMax = 2_000_000
 
 // Options tunes a store; the zero value gives the defaults.
 type Options struct {
-	// TagIndexMax bounds the tags held in memory, about 70 bytes each, so
-	// that a tag resolves without a query however many there are. A store
+	// TagIndexMax bounds the tags held in memory, about 70 bytes each for
+	// short names, so that a tag resolves without a query however many
+	// there are. A store
 	// with more tags, at start or later, resolves every tag with a query.
 	// Zero means DefaultTagIndexMax; below zero, no tag is held.
 	TagIndexMax int
@@ -61,6 +62,9 @@ func OpenWith(path string, o Options) (*Store, error) {
 		d.TagIndexMax = DefaultTagIndexMax
 	case o.TagIndexMax > 0:
 		d.TagIndexMax = o.TagIndexMax
+	}
+	if !lockWorks {
+		d.TagIndexMax = 0
 	}
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.Contains(path, "?") {
 		return nil, berth.E(op, berth.KindInvalid, "sqlite database path %q is not a plain file name", path)
