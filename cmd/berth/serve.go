@@ -91,7 +91,7 @@ Every flag can also be given as the environment variable in brackets.`,
 	f.StringVar(&c.rateLimits, "rate-limits", getenv("BERTH_RATE_LIMITS"), `operations per minute per SKU, e.g. "Basic=1000/100,Premium=10000/2000" (reads/writes; ACR's figures by default), or "off" [BERTH_RATE_LIMITS]`)
 	f.DurationVar(&c.rateBurst, "rate-burst", time.Minute, "how much of a minute's operations may come at once")
 	f.DurationVar(&c.readCache, "read-cache-ttl", time.Second, "how long a node reuses a tag, manifest or blob lookup; writes made elsewhere are seen within it (0: no cache)")
-	f.IntVar(&c.tagIndex, "tag-index-max", sqlite.DefaultTagIndexMax, "with SQLite metadata, resolve tags from memory (about 70 bytes each) while there are at most this many (0: never)")
+	f.IntVar(&c.tagIndex, "tag-index-max", sqlite.DefaultTagIndexMax, "with SQLite metadata, resolve tags from memory (about 70 bytes each) while there are at most this many, a repository counting as 6 (0: never)")
 	f.StringVar(&c.dataListen, "data-listen", getenv("BERTH_DATA_LISTEN"), "also serve the data endpoints on this address; their URLs then name its port [BERTH_DATA_LISTEN]")
 	f.StringVar(&c.tlsKey, "tls-key", getenv("BERTH_TLS_KEY"), "the private key (PEM) of --tls-cert [BERTH_TLS_KEY]")
 	return cmd

@@ -35,9 +35,15 @@ type tagIndex struct {
 	off atomic.Bool // set with mu held
 
 	mu    sync.RWMutex
-	n     int // tags held
+	n     int // tags held, plus repoWeight for each repository
 	repos map[repoKey]*repoTags
 }
+
+// repoWeight is what a repository of the index counts for against the
+// limit, in tags: a repository's own table costs about 400 bytes, a tag
+// about 70, so that many repositories of few tags cannot grow the index
+// past what the limit means to allow.
+const repoWeight = 6
 
 type repoKey struct{ registry, repo string }
 
@@ -317,28 +323,30 @@ func (x *tagIndex) put(t tagChange) {
 			x.n--
 		}
 		if rt.tags.len() == 0 {
-			delete(x.repos, k)
+			x.dropRepo(k)
 		}
 		return
 	}
 	if rt == nil {
 		rt = &repoTags{tags: newTagTable()}
 		x.repos[k] = rt
+		x.n += repoWeight
 	}
 	rt.readable = t.repoReadable.Bool
 	if rt.tags.set(t.name, digest.Digest(t.digest.String), t.readable.Bool) {
-		if x.n++; x.n > x.max {
-			x.turnOff()
-		}
+		x.n++
 	} else if rt.tags.len() == 0 {
-		delete(x.repos, k) // the table refused the repository's only name
+		x.dropRepo(k) // the table refused the repository's only name
+	}
+	if x.n > x.max {
+		x.turnOff()
 	}
 }
 
 // dropRepo drops a repository and its tags. x.mu is held.
 func (x *tagIndex) dropRepo(k repoKey) {
 	if rt := x.repos[k]; rt != nil {
-		x.n -= rt.tags.len()
+		x.n -= rt.tags.len() + repoWeight
 		delete(x.repos, k)
 	}
 }

@@ -101,8 +101,8 @@ func wantIndexMatches(t *testing.T, s *Store) {
 			t.Errorf("tag %v: index holds %+v, database nothing", k, got)
 		}
 	}
-	if s.tags.n != len(idx) {
-		t.Errorf("index counts %d tags, holds %d", s.tags.n, len(idx))
+	if want := len(idx) + repoWeight*len(s.tags.repos); s.tags.n != want {
+		t.Errorf("index counts %d, holds %d tags in %d repositories", s.tags.n, len(idx), len(s.tags.repos))
 	}
 }
 
@@ -232,15 +232,15 @@ func TestTagIndexWriteAroundBatch(t *testing.T) {
 // tags then still resolve, from the database.
 func TestTagIndexLimit(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "metadata.db")
-	s := openIndexedStore(t, path, 3)
+	s := openIndexedStore(t, path, 3+repoWeight)
 	ctx := t.Context()
 	for i := range 3 {
 		if err := putIndexTestManifest(ctx, s, "r", "a", i, fmt.Sprint("v", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if !s.tags.on() || s.tags.n != 3 {
-		t.Fatalf("on %v with %d tags; want on with 3", s.tags.on(), s.tags.n)
+	if !s.tags.on() || s.tags.n != 3+repoWeight {
+		t.Fatalf("on %v counting %d; want on, counting 3 tags and a repository", s.tags.on(), s.tags.n)
 	}
 	if err := putIndexTestManifest(ctx, s, "r", "a", 3, "v3"); err != nil {
 		t.Fatal(err)
@@ -254,8 +254,8 @@ func TestTagIndexLimit(t *testing.T) {
 		}
 	}
 	s.Close()
-	if s = openIndexedStore(t, path, 3); s.tags.on() {
-		t.Fatal("index of limit 3 loaded 4 tags")
+	if s = openIndexedStore(t, path, 3+repoWeight); s.tags.on() {
+		t.Fatal("index of limit 3 tags and a repository loaded 4 tags")
 	}
 }
 
@@ -312,8 +312,8 @@ SELECT 'r', 'app', printf('tag-%07d', i), $2, 0 FROM seq`, n, string(d)); err !=
 		x := openIndexedStore(b, path, 2*n)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		if x.tags.n != n {
-			b.Fatalf("index holds %d tags, want %d", x.tags.n, n)
+		if x.tags.n != n+repoWeight {
+			b.Fatalf("index counts %d, want %d tags and a repository", x.tags.n, n)
 		}
 		held = after.HeapAlloc - before.HeapAlloc
 		x.Close()

@@ -27,7 +27,8 @@ const DefaultTagIndexMax = 2_000_000
 type Options struct {
 	// TagIndexMax bounds the tags held in memory, about 70 bytes each for
 	// short names, so that a tag resolves without a query however many
-	// there are. A store
+	// there are; each repository counts as 6 tags (its table costs about
+	// 400 bytes). A store
 	// with more tags, at start or later, resolves every tag with a query.
 	// Zero means DefaultTagIndexMax; below zero, no tag is held.
 	TagIndexMax int
