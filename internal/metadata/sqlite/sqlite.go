@@ -28,9 +28,9 @@ type Options struct {
 	// TagIndexMax bounds the tags held in memory, about 70 bytes each for
 	// short names, so that a tag resolves without a query however many
 	// there are; each repository counts as 6 tags (its table costs about
-	// 400 bytes). A store
-	// with more tags, at start or later, resolves every tag with a query.
-	// Zero means DefaultTagIndexMax; below zero, no tag is held.
+	// 400 bytes). A store with more, at start or later, resolves every tag
+	// with a query. Zero means DefaultTagIndexMax; below zero, no tag is
+	// held.
 	TagIndexMax int
 }
 
