@@ -79,7 +79,7 @@ func (s *Store) Blob(ctx context.Context, registry, repo string, d digest.Digest
 		size     int64
 		readable bool
 	)
-	err := s.blobStmt.QueryRowContext(s.pointCtx(ctx), registry, repo, string(d)).Scan(&size, &readable)
+	err := s.blobStmt.QueryRowContext(s.detached(ctx), registry, repo, string(d)).Scan(&size, &readable)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, berth.E(op, berth.KindNotFound, "blob %s not found in repository %q", d, repo)
 	}

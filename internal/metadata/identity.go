@@ -112,7 +112,7 @@ WHERE registry = $1 AND owner = $2 ORDER BY name`, registry, owner)
 // DeleteSecret removes one secret of owner; KindNotFound if there is none.
 func (s *Store) DeleteSecret(ctx context.Context, registry, owner, name string) error {
 	const op = "metadata.DeleteSecret"
-	n, err := rowsAffected(s.write.ExecContext(s.singleWriteCtx(ctx),
+	n, err := rowsAffected(s.write.ExecContext(s.detached(ctx),
 		`DELETE FROM secrets WHERE registry = $1 AND owner = $2 AND name = $3`, registry, owner, name))
 	if err != nil {
 		return s.fail(op, err)
@@ -171,7 +171,7 @@ func (s *Store) UpdateScopeMap(ctx context.Context, m berth.ScopeMap) error {
 	if err != nil {
 		return berth.E(op, berth.KindInvalid, "scope map %q: actions: %w", m.Name, err)
 	}
-	n, err := rowsAffected(s.write.ExecContext(s.singleWriteCtx(ctx), `UPDATE scope_maps SET description = $1, actions = $2
+	n, err := rowsAffected(s.write.ExecContext(s.detached(ctx), `UPDATE scope_maps SET description = $1, actions = $2
 WHERE registry = $3 AND name = $4`, m.Description, actions, m.Registry, m.Name))
 	if err != nil {
 		return s.fail(op, err)

@@ -40,7 +40,7 @@ func (s *Store) PutSigningKey(ctx context.Context, k berth.SigningKey) error {
 	if k.ID == "" || len(k.Private) == 0 {
 		return berth.E(op, berth.KindInvalid, "signing key %q has no ID or no private key", k.ID)
 	}
-	_, err := s.write.ExecContext(s.singleWriteCtx(ctx), `INSERT INTO signing_keys (id, private_key, created_at, not_after)
+	_, err := s.write.ExecContext(s.detached(ctx), `INSERT INTO signing_keys (id, private_key, created_at, not_after)
 VALUES ($1, $2, $3, $4)
 ON CONFLICT (id) DO UPDATE SET private_key = excluded.private_key,
 created_at = CASE WHEN $5 THEN signing_keys.created_at ELSE excluded.created_at END,
@@ -52,6 +52,6 @@ not_after = excluded.not_after`,
 // DeleteSigningKey removes the key id; removing a missing key is not an
 // error.
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
-	_, err := s.write.ExecContext(s.singleWriteCtx(ctx), `DELETE FROM signing_keys WHERE id = $1`, id)
+	_, err := s.write.ExecContext(s.detached(ctx), `DELETE FROM signing_keys WHERE id = $1`, id)
 	return s.fail("metadata.DeleteSigningKey", err)
 }

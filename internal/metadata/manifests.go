@@ -198,7 +198,7 @@ func (s *Store) Manifest(ctx context.Context, registry, repo string, d digest.Di
 		created                    int64
 		readable, repoReadable     bool
 	)
-	err := s.manifestStmt.QueryRowContext(s.pointCtx(ctx), registry, repo, string(d)).Scan(
+	err := s.manifestStmt.QueryRowContext(s.detached(ctx), registry, repo, string(d)).Scan(
 		&m.MediaType, &m.ArtifactType, &subject, &annotations, &refs, &m.Payload, &created,
 		&readable, &repoReadable)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -148,7 +148,7 @@ func (s *Store) queryRegistries(ctx context.Context, query string, args ...any) 
 // is no such registry. Name, location, aliases and creation time stay.
 func (s *Store) UpdateSettings(ctx context.Context, registry string, st berth.Settings) error {
 	const op = "metadata.UpdateSettings"
-	n, err := rowsAffected(s.write.ExecContext(s.singleWriteCtx(ctx), `UPDATE registries
+	n, err := rowsAffected(s.write.ExecContext(s.detached(ctx), `UPDATE registries
 SET sku = $1, admin_user_enabled = $2, anonymous_pull_enabled = $3, data_endpoint_enabled = $4,
 data_endpoint_url_ttl = $5
 WHERE name = $6`, string(st.SKU), st.AdminUserEnabled, st.AnonymousPullEnabled, st.DataEndpointEnabled,

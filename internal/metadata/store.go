@@ -26,18 +26,13 @@ type Dialect struct {
 	// simply run again (a deadlock or serialization failure). Nil never
 	// retries.
 	Retry func(err error) bool
-	// SingleWriter says that the write pool is one connection, so write
-	// transactions queue anyway: concurrent ones then share one database
-	// transaction, a savepoint each, and one commit (one sync of the disk),
-	// and their statements are prepared once and kept. Retry is not used
-	// with it.
+	// SingleWriter says that the database is a local file written through
+	// one connection (SQLite), so write transactions queue anyway:
+	// concurrent ones then share one database transaction, a savepoint
+	// each, and one commit (one sync of the disk), and their statements are
+	// prepared once and kept. Retry is not used with it. Its short
+	// statements also run without the caller's cancellation (see detached).
 	SingleWriter bool
-	// LocalReads says that the database is a local file whose point reads
-	// take microseconds. The hot point reads (Tag, Manifest, Blob) then run
-	// on a context that the caller cannot cancel, because watching the
-	// caller's context costs the driver and database/sql a goroutine each
-	// per query: more than the read itself.
-	LocalReads bool
 	// TagIndexMax, when above zero with SingleWriter, keeps every tag in
 	// memory (see tagIndex), as long as there are no more than this many.
 	// It requires that this process be the database's only writer.
@@ -115,21 +110,15 @@ WHERE rb.registry = $1 AND rb.repository = $2 AND rb.digest = $3`},
 	return s, nil
 }
 
-// pointCtx returns the context for a hot point read: ctx itself, or with
-// LocalReads ctx without its cancellation.
-func (s *Store) pointCtx(ctx context.Context) context.Context {
-	if s.dialect.LocalReads {
-		return context.WithoutCancel(ctx)
-	}
-	return ctx
-}
-
-// singleWriteCtx returns the context for a statement run straight on the
-// write pool, outside update: with a single writer, ctx without its
-// cancellation, because an interrupted statement makes the driver discard
-// the one writer connection, and with it the tag index's triggers (the
-// index then turns off). These statements are single-row writes.
-func (s *Store) singleWriteCtx(ctx context.Context) context.Context {
+// detached returns the context for a statement that takes microseconds: the
+// hot point reads (Tag, Manifest, Blob) and the single-row writes made
+// straight on the write pool. With a single local writer it is ctx without
+// its cancellation: watching the caller's context costs the driver and
+// database/sql a goroutine each per query, more than the read itself, and
+// an interrupted statement makes the driver discard the one writer
+// connection, and with it the tag index's triggers (the index then turns
+// off).
+func (s *Store) detached(ctx context.Context) context.Context {
 	if s.dialect.SingleWriter {
 		return context.WithoutCancel(ctx)
 	}

@@ -124,8 +124,8 @@ FROM tags t JOIN repositories r ON r.registry = t.registry AND r.name = t.reposi
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c tagChange
-		if err := rows.Scan(&c.registry, &c.repo, &c.name, &c.digest, &c.readable, &c.repoReadable); err != nil {
+		c, err := scanTagChange(rows)
+		if err != nil {
 			return nil, fmt.Errorf("loading the tag index: %w", err)
 		}
 		if x.put(c); x.off.Load() {
@@ -147,10 +147,7 @@ FROM tags t JOIN repositories r ON r.registry = t.registry AND r.name = t.reposi
 func (x *tagIndex) lookup(registry, repo, tag string) (d digest.Digest, readable, repoReadable, ok bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if x.off.Load() {
-		return "", false, false, false
-	}
-	r := x.repos[repoKey{registry, repo}]
+	r := x.repos[repoKey{registry, repo}] // nil map once the index is off
 	if r == nil {
 		return "", false, false, false
 	}
@@ -194,35 +191,12 @@ func (x *tagIndex) collect(ctx context.Context, tx *wtx) (*tagChanges, error) {
 	if v != x.dataVersion {
 		return nil, errors.New("another connection wrote the database")
 	}
-	c := &tagChanges{}
-	rows, err := tx.QueryContext(ctx, tagIndexChangedTags)
+	tags, err := changedTags(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var t tagChange
-		if err := rows.Scan(&t.registry, &t.repo, &t.name, &t.digest, &t.readable, &t.repoReadable); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		c.tags = append(c.tags, t)
-	}
-	if err := closeRows(rows); err != nil {
-		return nil, err
-	}
-	rows, err = tx.QueryContext(ctx, tagIndexChangedRepos)
+	repos, err := changedRepos(ctx, tx)
 	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var r repoChange
-		if err := rows.Scan(&r.registry, &r.repo, &r.readable); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		c.repos = append(c.repos, r)
-	}
-	if err := closeRows(rows); err != nil {
 		return nil, err
 	}
 	// Cleared even when nothing came back: a change to a tag whose
@@ -230,15 +204,49 @@ func (x *tagIndex) collect(ctx context.Context, tx *wtx) (*tagChanges, error) {
 	if _, err := tx.Tx.ExecContext(ctx, tagIndexClear); err != nil {
 		return nil, err
 	}
-	return c, nil
+	return &tagChanges{tags: tags, repos: repos}, nil
 }
 
-func closeRows(rows *sql.Rows) error {
-	err := rows.Err()
-	if cerr := rows.Close(); err == nil {
-		err = cerr
+// scanTagChange reads a row of registry, repository, tag name, digest, the
+// tag's read_enabled and the repository's.
+func scanTagChange(rows *sql.Rows) (tagChange, error) {
+	var c tagChange
+	err := rows.Scan(&c.registry, &c.repo, &c.name, &c.digest, &c.readable, &c.repoReadable)
+	return c, err
+}
+
+func changedTags(ctx context.Context, tx *wtx) ([]tagChange, error) {
+	rows, err := tx.QueryContext(ctx, tagIndexChangedTags)
+	if err != nil {
+		return nil, err
 	}
-	return err
+	defer rows.Close()
+	var out []tagChange
+	for rows.Next() {
+		c, err := scanTagChange(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func changedRepos(ctx context.Context, tx *wtx) ([]repoChange, error) {
+	rows, err := tx.QueryContext(ctx, tagIndexChangedRepos)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []repoChange
+	for rows.Next() {
+		var r repoChange
+		if err := rows.Scan(&r.registry, &r.repo, &r.readable); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // apply makes the index hold the state a committed batch left.

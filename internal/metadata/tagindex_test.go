@@ -21,7 +21,7 @@ import (
 func openIndexedStore(t testing.TB, path string, max int) *Store {
 	t.Helper()
 	ctx := t.Context()
-	d := Dialect{Name: "sqlite", CollateC: "COLLATE BINARY", SingleWriter: true, LocalReads: true, TagIndexMax: max}
+	d := Dialect{Name: "sqlite", CollateC: "COLLATE BINARY", SingleWriter: true, TagIndexMax: max}
 	write, err := sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)&_pragma=foreign_keys(ON)&_txlock=immediate")
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +119,23 @@ func putIndexTestManifest(ctx context.Context, s *Store, registry, repo string, 
 	}, tag)
 }
 
+// putTwoTags tags manifests 0 and 1 of r/a as v0 and v1 and returns the
+// digest of v1, as the store resolves it.
+func putTwoTags(t *testing.T, s *Store) digest.Digest {
+	t.Helper()
+	ctx := t.Context()
+	for i := range 2 {
+		if err := putIndexTestManifest(ctx, s, "r", "a", i, fmt.Sprint("v", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v1, err := s.Tag(ctx, "r", "a", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v1
+}
+
 // TestTagIndexFollowsWrites runs random writes of every kind that changes a
 // tag or a repository, from concurrent callers so that they share batches
 // and some fail inside them, and checks after each round that the index
@@ -207,15 +224,7 @@ func TestTagIndexFollowsWrites(t *testing.T) {
 func TestTagIndexWriteAroundBatch(t *testing.T) {
 	s := openIndexedStore(t, filepath.Join(t.TempDir(), "metadata.db"), 100)
 	ctx := t.Context()
-	for i := range 2 {
-		if err := putIndexTestManifest(ctx, s, "r", "a", i, fmt.Sprint("v", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	v1, err := s.Tag(ctx, "r", "a", "v1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	v1 := putTwoTags(t, s)
 	if _, err := s.write.ExecContext(ctx, `UPDATE tags SET digest = $1 WHERE name = 'v0'`, string(v1)); err != nil {
 		t.Fatal(err)
 	}
@@ -329,15 +338,7 @@ func TestTagIndexOtherWriter(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "metadata.db")
 	s := openIndexedStore(t, path, 100)
 	ctx := t.Context()
-	for i := range 2 {
-		if err := putIndexTestManifest(ctx, s, "r", "a", i, fmt.Sprint("v", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	v1, err := s.Tag(ctx, "r", "a", "v1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	v1 := putTwoTags(t, s)
 	other, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)

@@ -30,7 +30,7 @@ func (s *Store) Tag(ctx context.Context, registry, repo, tag string) (digest.Dig
 		d                      string
 		readable, repoReadable bool
 	)
-	err := s.tagStmt.QueryRowContext(s.pointCtx(ctx), registry, repo, tag).Scan(&d, &readable, &repoReadable)
+	err := s.tagStmt.QueryRowContext(s.detached(ctx), registry, repo, tag).Scan(&d, &readable, &repoReadable)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", berth.E(op, berth.KindNotFound, "tag %q not found in repository %q", tag, repo)
 	}
@@ -40,9 +40,9 @@ func (s *Store) Tag(ctx context.Context, registry, repo, tag string) (digest.Dig
 	return readableTag(op, repo, tag, digest.Digest(d), readable, repoReadable)
 }
 
-// TagsInMemory reports whether Tag answers from memory, for every tag, as
-// exactly as the database would: a cache in front of the store then gains
-// nothing on tags.
+// TagsInMemory reports whether Tag answers from memory, as exactly as the
+// database would, for every tag that exists (names it does not hold go to
+// the database): a cache in front of the store then gains nothing on tags.
 func (s *Store) TagsInMemory() bool { return s.tags != nil && s.tags.on() }
 
 // readableTag returns d, or KindDenied if the repository or the tag is not

@@ -36,7 +36,7 @@ ON CONFLICT (registry, name) DO NOTHING`, t.Registry, t.Name, t.ScopeMap, t.Enab
 // KindNotFound if there is none. Its creation time and secrets stay.
 func (s *Store) UpdateToken(ctx context.Context, t berth.Token) error {
 	const op = "metadata.UpdateToken"
-	n, err := rowsAffected(s.write.ExecContext(s.singleWriteCtx(ctx), `UPDATE tokens SET scope_map = $1, enabled = $2
+	n, err := rowsAffected(s.write.ExecContext(s.detached(ctx), `UPDATE tokens SET scope_map = $1, enabled = $2
 WHERE registry = $3 AND name = $4`, t.ScopeMap, t.Enabled, t.Registry, t.Name))
 	if err != nil {
 		return s.fail(op, err)

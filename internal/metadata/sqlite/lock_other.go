@@ -2,16 +2,11 @@
 
 package sqlite
 
-import (
-	"errors"
-	"os"
-)
+import "os"
 
 // lockWorks is false: without flock another process could write the
 // database unseen, so the store holds no tag index here.
 const lockWorks = false
-
-var errLocked = errors.New("locked by another process")
 
 // lockFile opens the file at path; where flock does not exist nothing stops
 // a second process.

@@ -12,9 +12,6 @@ import (
 // index needs.
 const lockWorks = true
 
-// errLocked says that another process holds the lock.
-var errLocked = errors.New("locked by another process")
-
 // lockFile opens, creating it if needed, the file at path and takes an
 // exclusive lock on it that lasts until the file is closed, or the process
 // ends. It fails with errLocked when another open file holds the lock.

@@ -17,7 +17,7 @@ import (
 )
 
 // dialect is the metadata dialect of SQLite; Open sets TagIndexMax.
-var dialect = metadata.Dialect{Name: "sqlite", CollateC: "COLLATE BINARY", SingleWriter: true, LocalReads: true}
+var dialect = metadata.Dialect{Name: "sqlite", CollateC: "COLLATE BINARY", SingleWriter: true}
 
 // DefaultTagIndexMax is the most tags a store holds in memory unless
 // Options say otherwise: about 140 MB of heap for names of a dozen bytes.
@@ -33,6 +33,9 @@ type Options struct {
 	// held.
 	TagIndexMax int
 }
+
+// errLocked says that another process holds the database's lock.
+var errLocked = errors.New("locked by another process")
 
 // busyTimeoutMillis is how long a connection waits for a lock held by another
 // process before it fails with SQLITE_BUSY.
