@@ -72,6 +72,7 @@ func newHTTPClient(conns int, dialAddr string) *http.Client {
 // registryClient speaks the OCI distribution API to one registry.
 type registryClient struct {
 	base string // http://127.0.0.1:port
+	dial string // where to connect when not base's host
 	hc   *http.Client
 	auth authorizer
 }

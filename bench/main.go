@@ -42,6 +42,7 @@ type config struct {
 	bigSize, chunkSize    size
 	images, imageWorkers  int
 	concurrency           int
+	client                string
 	duration              time.Duration
 	tags, tagsSmall       int
 	tagsWorkers           int
@@ -84,6 +85,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.images, "images", 1000, "small images pushed per round")
 	fs.IntVar(&c.imageWorkers, "image-workers", 8, "concurrent small-image pushers")
 	fs.IntVar(&c.concurrency, "concurrency", 32, "concurrent clients of the GET and HEAD workloads")
+	fs.StringVar(&c.client, "client", clientLean,
+		"client of the GET and HEAD workloads: lean (a connection per worker, driven by the worker itself) or std (net/http)")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "duration of each GET and HEAD measurement")
 	fs.IntVar(&c.tags, "tags", 1000000, "tags in the large repository of the tags workload")
 	fs.IntVar(&c.tagsSmall, "tags-small", 1000, "tags in the small repository of the tags workload")
@@ -124,6 +127,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.rounds < 1 || c.images < 1 || c.imageWorkers < 1 || c.concurrency < 1 || c.tags < 1 ||
 		c.tagsSmall < 1 || c.tagsWorkers < 1 || c.chunkSize.n < 1 || c.bigSize.n < 1 || c.duration <= 0 {
 		return nil, errors.New("counts, sizes and durations must be positive")
+	}
+	if c.client != clientLean && c.client != clientStd {
+		return nil, fmt.Errorf("-client %q: want %s or %s", c.client, clientLean, clientStd)
 	}
 	if (c.htpasswd == "") != (c.basic == "") {
 		return nil, errors.New("-dist-htpasswd and -dist-basic go together")
@@ -483,8 +489,8 @@ func (b *bench) notes(ws []*workload) []string {
 	}
 	return append([]string{
 		fmt.Sprintf("machine: %d CPU, %s/%s, %s", numCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version()),
-		fmt.Sprintf("big blob %s, chunk %s; %d small images by %d workers; %d clients for %s per GET/HEAD measurement",
-			&c.bigSize, &c.chunkSize, c.images, c.imageWorkers, c.concurrency, c.duration),
+		fmt.Sprintf("big blob %s, chunk %s; %d small images by %d workers; %d clients (%s) for %s per GET/HEAD measurement",
+			&c.bigSize, &c.chunkSize, c.images, c.imageWorkers, c.concurrency, c.client, c.duration),
 		fmt.Sprintf("tags: %d vs %d tags (target %d), seeded by %d workers", c.tagsSmall, c.tags, c.tags, c.tagsWorkers),
 		"MB/s is 10^6 bytes per second; the ceiling is a plain Go server (http.ServeFile for GET; PUT streams into a file while hashing SHA-256, then fsync)",
 		layout(),

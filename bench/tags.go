@@ -143,6 +143,11 @@ func runTags(ctx context.Context, b *bench, t *target, round int) ([]metric, err
 	b.mu.Unlock()
 	size := len(smallImage(2, 0).manifest)
 	var ms []metric
+	rc, err := t.c.rater(b.cfg.client, b.cfg.concurrency)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.close()
 	sp := startSpan(t)
 	for _, s := range []struct {
 		label string
@@ -154,7 +159,7 @@ func runTags(ctx context.Context, b *bench, t *target, round int) ([]metric, err
 			rngs[w] = rand.New(rand.NewPCG(uint64(round), uint64(w)))
 		}
 		st, err := closedLoop(ctx, b.cfg.concurrency, b.cfg.duration, func(ctx context.Context, w, _ int) error {
-			return t.c.getManifest(ctx, s.repo, tagName(s.tags[rngs[w].IntN(len(s.tags))]), size)
+			return rc.getManifest(ctx, w, s.repo, tagName(s.tags[rngs[w].IntN(len(s.tags))]), size)
 		})
 		if err != nil {
 			return nil, err

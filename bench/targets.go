@@ -45,7 +45,7 @@ func (t *target) is(name string) bool { return t.name == name }
 // dialAddr the client connects there whatever host a URL names.
 func newTarget(name string, srv *server, dir, base, dialAddr string, conns int, auth authorizer) *target {
 	return &target{name: name, srv: srv, dir: dir,
-		c: &registryClient{base: base, hc: newHTTPClient(conns, dialAddr), auth: auth}}
+		c: &registryClient{base: base, dial: dialAddr, hc: newHTTPClient(conns, dialAddr), auth: auth}}
 }
 
 // ready waits until the target's /v2/ answers with status want, and stops

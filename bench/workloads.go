@@ -286,10 +286,19 @@ func runManifestGet(ctx context.Context, b *bench, t *target, _ int) ([]metric, 
 	for i := range sizes {
 		sizes[i] = len(smallImage(1, i).manifest)
 	}
+	refs := make([]string, hotImages)
+	for i := range refs {
+		refs[i] = fmt.Sprintf("t%d", i)
+	}
+	rc, err := t.c.rater(b.cfg.client, b.cfg.concurrency)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.close()
 	sp := startSpan(t)
 	st, err := closedLoop(ctx, b.cfg.concurrency, b.cfg.duration, func(ctx context.Context, w, j int) error {
 		k := (w + j) % hotImages
-		return t.c.getManifest(ctx, hotRepo, fmt.Sprintf("t%d", k), sizes[k])
+		return rc.getManifest(ctx, w, hotRepo, refs[k], sizes[k])
 	})
 	_, cpu := sp.end()
 	if err != nil {
@@ -311,10 +320,15 @@ func runBlobHead(ctx context.Context, b *bench, t *target, _ int) ([]metric, err
 			blobs = append(blobs, blob{digestOf(l), int64(len(l))})
 		}
 	}
+	rc, err := t.c.rater(b.cfg.client, b.cfg.concurrency)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.close()
 	sp := startSpan(t)
 	st, err := closedLoop(ctx, b.cfg.concurrency, b.cfg.duration, func(ctx context.Context, w, j int) error {
 		bl := blobs[(w+j)%len(blobs)]
-		return t.c.headBlob(ctx, hotRepo, bl.digest, bl.size)
+		return rc.headBlob(ctx, w, hotRepo, bl.digest, bl.size)
 	})
 	_, cpu := sp.end()
 	if err != nil {
