@@ -27,7 +27,7 @@ func authTargets(*config) []string {
 
 func authWorkloads() []*workload {
 	return []*workload{
-		{name: "auth-pull", group: groupAuth, targets: authTargets, prepare: preparePull, run: runPulls},
+		{name: "auth-pull", group: groupAuth, targets: authTargets, prepare: preparePull, run: runPull},
 		{name: "auth-small-images", group: groupAuth, targets: authTargets, run: smallImages(200, "auth")},
 		{name: "auth-manifest-get", group: groupAuth, targets: authTargets, prepare: prepareHot, run: runManifestGet},
 		{name: "auth-blob-head", group: groupAuth, targets: authTargets, prepare: prepareHot, run: runBlobHead},

@@ -7,7 +7,7 @@
 //
 //	push-mono     one big blob: POST, then one PUT with the whole body (MB/s)
 //	push-chunked  one big blob: POST, PATCH chunks with Content-Range, PUT (MB/s)
-//	pull          GET of the big blob, length verified (MB/s)
+//	pull          GETs of the big blob, 4 per run, length verified (MB/s)
 //	small-images  many small images pushed by several workers, HEAD before
 //	              each upload as real clients do (images/s)
 //	manifest-get  manifest GET by tag at fixed concurrency (rps, p50, p99)

@@ -479,7 +479,7 @@ func (b *bench) notes(ws []*workload) []string {
 		extra = append(extra, "auth: berth runs a second time with --auth=true --rate-limits=off; its client exchanges the operator credential "+
 			"for a refresh token once, gets one access token per repository from POST /oauth2/token and keeps it until a 401; "+
 			"Distribution runs a second time with htpasswd basic auth (bcrypt), sent with every request; "+
-			fmt.Sprintf("each auth-pull run reads the big blob %d times", pullsPerRun))
+			fmt.Sprintf("auth-pull reads the big blob %d times per run", pullsPerRun))
 	}
 	if slices.Contains(group, groupRedirect) {
 		extra = append(extra, fmt.Sprintf("redirect: berth without auth, data endpoint of the registry default on (redirect) or off (direct), "+
@@ -489,8 +489,8 @@ func (b *bench) notes(ws []*workload) []string {
 	}
 	return append([]string{
 		fmt.Sprintf("machine: %d CPU, %s/%s, %s", numCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version()),
-		fmt.Sprintf("big blob %s, chunk %s; %d small images by %d workers; %d clients (%s) for %s per GET/HEAD measurement",
-			&c.bigSize, &c.chunkSize, c.images, c.imageWorkers, c.concurrency, c.client, c.duration),
+		fmt.Sprintf("big blob %s, read %d times per pull run, chunk %s; %d small images by %d workers; %d clients (%s) for %s per GET/HEAD measurement",
+			&c.bigSize, pullsPerRun, &c.chunkSize, c.images, c.imageWorkers, c.concurrency, c.client, c.duration),
 		fmt.Sprintf("tags: %d vs %d tags (target %d), seeded by %d workers", c.tagsSmall, c.tags, c.tags, c.tagsWorkers),
 		"MB/s is 10^6 bytes per second; the ceiling is a plain Go server (http.ServeFile for GET; PUT streams into a file while hashing SHA-256, then fsync)",
 		layout(),

@@ -38,7 +38,7 @@ func redirectWorkloads() []*workload {
 				return preparePull(ctx, b, t)
 			},
 			run: func(ctx context.Context, b *bench, t *target, round int) ([]metric, error) {
-				return viaDataEndpoint(ctx, t, func() ([]metric, error) { return runPulls(ctx, b, t, round) })
+				return viaDataEndpoint(ctx, t, func() ([]metric, error) { return runPull(ctx, b, t, round) })
 			}},
 		{name: "redirect-small-get", group: groupRedirect, targets: redirectTargets,
 			prepare: prepareSmallBlobs, run: runSmallBlobs},

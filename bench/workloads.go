@@ -173,6 +173,14 @@ func preparePull(ctx context.Context, b *bench, t *target) ([]metric, error) {
 	return nil, t.c.pushMonolithic(ctx, bigRepo, digest, blob.size, blob.reader(0, blob.size))
 }
 
+// pullsPerRun is how many times one run of a pull workload reads the big
+// blob: a single pull over loopback takes well under a second and varies by
+// some 20 % from the next on a small shared machine, more than what the
+// workloads look for.
+const pullsPerRun = 4
+
+// runPull times pullsPerRun reads of the big blob, with its length
+// verified, from a registry or from the ceiling.
 func runPull(ctx context.Context, b *bench, t *target, _ int) ([]metric, error) {
 	digest, err := b.big.digest(0)
 	if err != nil {
@@ -182,34 +190,13 @@ func runPull(ctx context.Context, b *bench, t *target, _ int) ([]metric, error) 
 	buf := make([]byte, 1<<20)
 	settle()
 	sp := startSpan(t)
-	if t.is(targetCeiling) {
-		err = t.ceilingGet(ctx, "pull", size, buf)
-	} else {
-		err = t.c.pullBlob(ctx, bigRepo, digest, size, buf)
-	}
-	el, cpu := sp.end()
-	if err != nil {
-		return nil, err
-	}
-	return append(throughput(size, el), cpu...), nil
-}
-
-// pullsPerRun is how many times a run of auth-pull or redirect-pull reads
-// the big blob: one pull over loopback varies by some 20 % from the next on
-// a small shared machine, more than what those groups look for.
-const pullsPerRun = 4
-
-// runPulls times pullsPerRun reads of the big blob from a registry.
-func runPulls(ctx context.Context, b *bench, t *target, _ int) ([]metric, error) {
-	digest, err := b.big.digest(0)
-	if err != nil {
-		return nil, err
-	}
-	buf := make([]byte, 1<<20)
-	settle()
-	sp := startSpan(t)
 	for range pullsPerRun {
-		if err = t.c.pullBlob(ctx, bigRepo, digest, b.big.size, buf); err != nil {
+		if t.is(targetCeiling) {
+			err = t.ceilingGet(ctx, "pull", size, buf)
+		} else {
+			err = t.c.pullBlob(ctx, bigRepo, digest, size, buf)
+		}
+		if err != nil {
 			break
 		}
 	}
@@ -217,7 +204,7 @@ func runPulls(ctx context.Context, b *bench, t *target, _ int) ([]metric, error)
 	if err != nil {
 		return nil, err
 	}
-	return append(throughput(pullsPerRun*b.big.size, el), cpu...), nil
+	return append(throughput(pullsPerRun*size, el), cpu...), nil
 }
 
 // smallImage returns image i of a set: a config and two layers of 1–16 KiB.

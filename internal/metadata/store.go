@@ -55,6 +55,7 @@ type Store struct {
 	manifestStmt *sql.Stmt
 	tagStmt      *sql.Stmt
 	blobStmt     *sql.Stmt
+	uploadStmt   *sql.Stmt
 }
 
 var (
@@ -98,6 +99,7 @@ WHERE m.registry = $1 AND m.repository = $2 AND m.digest = $3`},
 JOIN repositories r ON r.registry = rb.registry AND r.name = rb.repository
 JOIN blobs b ON b.registry = rb.registry AND b.digest = rb.digest
 WHERE rb.registry = $1 AND rb.repository = $2 AND rb.digest = $3`},
+		{&s.uploadStmt, uploadQuery},
 	} {
 		stmt, err := read.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -111,7 +113,7 @@ WHERE rb.registry = $1 AND rb.repository = $2 AND rb.digest = $3`},
 }
 
 // detached returns the context for a statement that takes microseconds: the
-// hot point reads (Tag, Manifest, Blob) and the single-row writes made
+// hot point reads (Tag, Manifest, Blob, Upload) and the single-row writes made
 // straight on the write pool. With a single local writer it is ctx without
 // its cancellation: watching the caller's context costs the driver and
 // database/sql a goroutine each per query, more than the read itself, and

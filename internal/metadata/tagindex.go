@@ -103,6 +103,13 @@ WHERE r.name IS NOT NULL`
 FROM (SELECT DISTINCT registry, repository FROM temp.tagidx_repos) c
 LEFT JOIN main.repositories r ON r.registry = c.registry AND r.name = c.repository`
 	tagIndexClear = `DELETE FROM temp.tagidx_tags; DELETE FROM temp.tagidx_repos`
+	// tagIndexState tells in one statement whether another connection
+	// wrote and whether the batch recorded anything: most batches (blob
+	// links, upload sessions) touch no tag and stop there.
+	tagIndexState = `SELECT data_version, EXISTS (SELECT 1 FROM temp.tagidx_tags),
+EXISTS (SELECT 1 FROM temp.tagidx_repos) FROM pragma_data_version`
+	tagIndexClearTags  = `DELETE FROM temp.tagidx_tags`
+	tagIndexClearRepos = `DELETE FROM temp.tagidx_repos`
 )
 
 // loadTagIndex sets up the triggers on the single connection of db and
@@ -185,26 +192,35 @@ type tagChanges struct {
 // that the index can no longer tell what changed: the caller turns it off.
 func (x *tagIndex) collect(ctx context.Context, tx *wtx) (*tagChanges, error) {
 	var v int64
-	if err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+	var anyTags, anyRepos bool
+	if err := tx.QueryRowContext(ctx, tagIndexState).Scan(&v, &anyTags, &anyRepos); err != nil {
 		return nil, err
 	}
 	if v != x.dataVersion {
 		return nil, errors.New("another connection wrote the database")
 	}
-	tags, err := changedTags(ctx, tx)
-	if err != nil {
-		return nil, err
+	c := &tagChanges{}
+	var err error
+	// Each record is cleared even when nothing comes back of it: a change
+	// to a tag whose repository does not exist is recorded but not
+	// returned.
+	if anyTags {
+		if c.tags, err = changedTags(ctx, tx); err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, tagIndexClearTags); err != nil {
+			return nil, err
+		}
 	}
-	repos, err := changedRepos(ctx, tx)
-	if err != nil {
-		return nil, err
+	if anyRepos {
+		if c.repos, err = changedRepos(ctx, tx); err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, tagIndexClearRepos); err != nil {
+			return nil, err
+		}
 	}
-	// Cleared even when nothing came back: a change to a tag whose
-	// repository does not exist is recorded but not returned.
-	if _, err := tx.Tx.ExecContext(ctx, tagIndexClear); err != nil {
-		return nil, err
-	}
-	return &tagChanges{tags: tags, repos: repos}, nil
+	return c, nil
 }
 
 // scanTagChange reads a row of registry, repository, tag name, digest, the

@@ -37,14 +37,17 @@ ON CONFLICT (registry, id) DO NOTHING`,
 	})
 }
 
+// uploadQuery reads one upload session; every upload's PUT runs it.
+const uploadQuery = `SELECT repository, offset_bytes, algorithm, hash_state, created_at, updated_at, closed
+FROM uploads WHERE registry = $1 AND id = $2`
+
 // Upload returns a session, also a closed one (Closed set);
 // KindNotFound if it does not exist.
 func (s *Store) Upload(ctx context.Context, registry, id string) (berth.Upload, error) {
 	const op = "metadata.Upload"
 	u := berth.Upload{Registry: registry, ID: id}
 	var created, updated int64
-	err := s.read.QueryRowContext(ctx, `SELECT repository, offset_bytes, algorithm, hash_state, created_at, updated_at, closed
-FROM uploads WHERE registry = $1 AND id = $2`, registry, id).Scan(
+	err := s.uploadStmt.QueryRowContext(s.detached(ctx), registry, id).Scan(
 		&u.Repository, &u.Offset, &u.Algorithm, &u.HashState, &created, &updated, &u.Closed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return berth.Upload{}, berth.E(op, berth.KindNotFound, "upload %q not found", id)
