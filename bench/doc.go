@@ -38,6 +38,13 @@
 // with SHA-256, then fsyncs. Peak RSS (VmHWM) of every server process and the
 // CPU used by the client and by each server are reported too.
 //
+// The small-image, GET and HEAD workloads send their many small requests
+// with a lean HTTP/1.1 client by default (-client lean): one kept-alive
+// connection per worker, written and read by the worker itself. net/http's
+// client costs about three times as much CPU per request; when client and
+// servers share the cores, that CPU is taken from the faster server.
+// -client std sends them through net/http like the other workloads.
+//
 // All traffic goes to 127.0.0.1; every workload is bounded in count or time.
 // Run it from the repository root:
 //

@@ -9,25 +9,28 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 )
 
-// rater sends the requests of the rate workloads (manifest GET, blob HEAD)
-// for worker w of a closed loop. Workers must not share a w.
+// rater sends the requests of the workloads of many small requests
+// (manifest GET, blob HEAD, small-image push) for worker w of a loop.
+// Workers must not share a w.
 type rater interface {
 	getManifest(ctx context.Context, w int, repo, ref string, size int) error
 	headBlob(ctx context.Context, w int, repo, digest string, size int64) error
+	push(ctx context.Context, w int, repo, tag string, img image) error
 	close()
 }
 
-// Client kinds for the rate workloads (-client).
+// Client kinds for those workloads (-client).
 const (
 	clientLean = "lean"
 	clientStd  = "std"
 )
 
-// rater returns the client of a rate workload of workers workers: with
+// rater returns the client of such a workload of workers workers: with
 // kind clientStd the registry client itself (net/http), with clientLean a
 // connection of its own per worker (see leanRater).
 func (c *registryClient) rater(kind string, workers int) (rater, error) {
@@ -59,6 +62,10 @@ func (s stdRater) headBlob(ctx context.Context, _ int, repo, digest string, size
 	return s.c.headBlob(ctx, repo, digest, size)
 }
 
+func (s stdRater) push(ctx context.Context, _ int, repo, tag string, img image) error {
+	return s.c.push(ctx, repo, tag, img)
+}
+
 func (stdRater) close() {}
 
 // leanRater gives every worker one keep-alive HTTP/1.1 connection that the
@@ -77,7 +84,7 @@ type leanRater struct {
 	conns []*leanConn
 
 	mu   sync.Mutex
-	auth map[string]string // Authorization header by request path's scope
+	auth map[string]string // Authorization header value by request path's scope
 }
 
 const leanTimeout = time.Minute
@@ -99,72 +106,137 @@ func (l *leanRater) close() {
 
 func (l *leanRater) getManifest(ctx context.Context, w int, repo, ref string, size int) error {
 	path := "/v2/" + repo + "/manifests/" + ref
-	status, n, err := l.do(ctx, w, http.MethodGet, path, "Accept: "+acceptHeader+"\r\n")
+	r, err := l.do(ctx, w, http.MethodGet, path, "Accept: "+acceptHeader+"\r\n", nil)
 	if err != nil {
 		return err
 	}
-	if status != http.StatusOK || n != int64(size) {
-		return fmt.Errorf("GET manifest %s:%s: status %d, %d bytes, want 200 and %d", repo, ref, status, n, size)
+	if r.status != http.StatusOK || r.length != int64(size) {
+		return fmt.Errorf("GET manifest %s:%s: status %d, %d bytes, want 200 and %d", repo, ref, r.status, r.length, size)
 	}
 	return nil
 }
 
 func (l *leanRater) headBlob(ctx context.Context, w int, repo, digest string, size int64) error {
-	status, n, err := l.do(ctx, w, http.MethodHead, "/v2/"+repo+"/blobs/"+digest, "")
+	r, err := l.do(ctx, w, http.MethodHead, "/v2/"+repo+"/blobs/"+digest, "", nil)
 	if err != nil {
 		return err
 	}
-	if status != http.StatusOK {
-		return fmt.Errorf("HEAD %s: status %d, want 200", digest, status)
+	if r.status != http.StatusOK {
+		return fmt.Errorf("HEAD %s: status %d, want 200", digest, r.status)
 	}
-	if n != size {
-		return fmt.Errorf("HEAD %s: length %d, want %d", digest, n, size)
+	if r.length != size {
+		return fmt.Errorf("HEAD %s: length %d, want %d", digest, r.length, size)
 	}
 	return nil
 }
 
-// do sends one request on worker w's connection and returns the status and
-// the Content-Length of the response; a GET's body is read and skipped.
-// With credentials it sends the Authorization header that the client's
-// authorizer gives for path, and after a 401 renews it and sends once more.
-func (l *leanRater) do(ctx context.Context, w int, method, path, hdr string) (int, int64, error) {
-	authz, err := l.authorization(ctx, path, false)
+// push uploads img as registryClient.push does: per blob a HEAD, and when
+// it is missing a POST and a PUT with the body; then the manifest.
+func (l *leanRater) push(ctx context.Context, w int, repo, tag string, img image) error {
+	for _, b := range append([][]byte{img.config}, img.layers...) {
+		if err := l.pushSmall(ctx, w, repo, b); err != nil {
+			return err
+		}
+	}
+	path := "/v2/" + repo + "/manifests/" + tag
+	r, err := l.do(ctx, w, http.MethodPut, path, "Content-Type: "+mediaManifest+"\r\n", img.manifest)
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
-	status, n, err := l.roundTrip(w, method, path, hdr+authz)
-	if err != nil || status != http.StatusUnauthorized || authz == "" {
-		return status, n, err
+	if r.status != http.StatusCreated {
+		return fmt.Errorf("PUT %s: status %d, want 201", path, r.status)
 	}
-	if authz, err = l.authorization(ctx, path, true); err != nil {
-		return 0, 0, err
-	}
-	return l.roundTrip(w, method, path, hdr+authz)
+	return nil
 }
 
-// authorization returns the Authorization header line for path, or "" when
-// the client sends no credentials. renew asks for fresh ones.
-func (l *leanRater) authorization(ctx context.Context, path string, renew bool) (string, error) {
+func (l *leanRater) pushSmall(ctx context.Context, w int, repo string, blob []byte) error {
+	digest := digestOf(blob)
+	r, err := l.do(ctx, w, http.MethodHead, "/v2/"+repo+"/blobs/"+digest, "", nil)
+	if err != nil || r.status == http.StatusOK {
+		return err
+	}
+	if r.status != http.StatusNotFound {
+		return fmt.Errorf("HEAD blob %s: status %d, want 200 or 404", digest, r.status)
+	}
+	path := "/v2/" + repo + "/blobs/uploads/"
+	if r, err = l.do(ctx, w, http.MethodPost, path, "", nil); err != nil {
+		return err
+	}
+	if r.status != http.StatusAccepted || r.location == "" {
+		return fmt.Errorf("POST %s: status %d, Location %q, want 202 and a Location", path, r.status, r.location)
+	}
+	loc, err := url.Parse(r.location)
+	if err != nil {
+		return fmt.Errorf("POST %s: Location: %w", path, err)
+	}
+	if loc.Host != "" && loc.Host != l.host {
+		return fmt.Errorf("POST %s: Location %q is on another host", path, r.location)
+	}
+	q := loc.Query()
+	q.Set("digest", digest)
+	path = loc.EscapedPath() + "?" + q.Encode()
+	if r, err = l.do(ctx, w, http.MethodPut, path, "Content-Type: application/octet-stream\r\n", blob); err != nil {
+		return err
+	}
+	if r.status != http.StatusCreated {
+		return fmt.Errorf("PUT blob %s: status %d, want 201", digest, r.status)
+	}
+	return nil
+}
+
+// leanResponse is what the rate workloads read of a response.
+type leanResponse struct {
+	status   int
+	length   int64  // Content-Length, -1 if absent
+	location string // Location, "" if absent
+}
+
+// do sends one request, with body unless it is nil, on worker w's
+// connection; the response body is read and skipped unless the request is
+// a HEAD. With credentials it sends the Authorization header that the
+// client's authorizer gives for path, and after a 401 renews it and sends
+// once more.
+func (l *leanRater) do(ctx context.Context, w int, method, path, hdr string, body []byte) (leanResponse, error) {
+	authz, err := l.authorization(ctx, path, "")
+	if err != nil {
+		return leanResponse{}, err
+	}
+	r, err := l.roundTrip(w, method, path, hdr, authz, body)
+	if err != nil || r.status != http.StatusUnauthorized || authz == "" {
+		return r, err
+	}
+	if authz, err = l.authorization(ctx, path, authz); err != nil {
+		return leanResponse{}, err
+	}
+	return l.roundTrip(w, method, path, hdr, authz, body)
+}
+
+// authorization returns the Authorization header value for path, or "" when
+// the client sends no credentials. stale is the value that a 401 answered,
+// for the authorizer to drop; "" when there was none.
+func (l *leanRater) authorization(ctx context.Context, path, stale string) (string, error) {
 	if l.c.auth == nil {
 		return "", nil
 	}
 	scope := scopeOf(path)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if h, ok := l.auth[scope]; ok && !renew {
+	if h, ok := l.auth[scope]; ok && stale == "" {
 		return h, nil
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.c.base+path, nil)
 	if err != nil {
 		return "", err
 	}
-	if r, ok := l.c.auth.(renewer); ok && renew {
+	if r, ok := l.c.auth.(renewer); ok && stale != "" {
+		req.Header.Set("Authorization", stale)
 		r.renew(req)
+		req.Header.Del("Authorization")
 	}
 	if err := l.c.auth.authorize(req); err != nil {
 		return "", err
 	}
-	h := "Authorization: " + req.Header.Get("Authorization") + "\r\n"
+	h := req.Header.Get("Authorization")
 	if l.auth == nil {
 		l.auth = map[string]string{}
 	}
@@ -174,7 +246,7 @@ func (l *leanRater) authorization(ctx context.Context, path string, renew bool) 
 
 // roundTrip writes one request on worker w's connection, dialling it first
 // if needed, and reads the response. Any error closes the connection.
-func (l *leanRater) roundTrip(w int, method, path, hdr string) (int, int64, error) {
+func (l *leanRater) roundTrip(w int, method, path, hdr, authz string, body []byte) (leanResponse, error) {
 	lc := l.conns[w]
 	if lc == nil {
 		lc = &leanConn{}
@@ -183,11 +255,11 @@ func (l *leanRater) roundTrip(w int, method, path, hdr string) (int, int64, erro
 	if lc.conn == nil {
 		c, err := net.DialTimeout("tcp", l.dial, 5*time.Second)
 		if err != nil {
-			return 0, 0, err
+			return leanResponse{}, err
 		}
 		lc.conn, lc.br = c, bufio.NewReaderSize(c, 16<<10)
 	}
-	status, n, keep, err := lc.exchange(l.host, method, path, hdr)
+	r, keep, err := lc.exchange(l.host, method, path, hdr, authz, body)
 	if err != nil {
 		err = fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -195,12 +267,12 @@ func (l *leanRater) roundTrip(w int, method, path, hdr string) (int, int64, erro
 		lc.conn.Close()
 		lc.conn = nil
 	}
-	return status, n, err
+	return r, err
 }
 
 // exchange does the work of roundTrip on an open connection; keep reports
 // whether the connection can carry another request.
-func (lc *leanConn) exchange(host, method, path, hdr string) (status int, n int64, keep bool, err error) {
+func (lc *leanConn) exchange(host, method, path, hdr, authz string, body []byte) (r leanResponse, keep bool, err error) {
 	lc.req = append(lc.req[:0], method...)
 	lc.req = append(lc.req, ' ')
 	lc.req = append(lc.req, path...)
@@ -208,62 +280,74 @@ func (lc *leanConn) exchange(host, method, path, hdr string) (status int, n int6
 	lc.req = append(lc.req, host...)
 	lc.req = append(lc.req, "\r\nUser-Agent: berth-bench\r\n"...)
 	lc.req = append(lc.req, hdr...)
+	if authz != "" {
+		lc.req = append(lc.req, "Authorization: "...)
+		lc.req = append(lc.req, authz...)
+		lc.req = append(lc.req, "\r\n"...)
+	}
+	if body != nil || method == http.MethodPost || method == http.MethodPut {
+		lc.req = append(lc.req, "Content-Length: "...)
+		lc.req = strconv.AppendInt(lc.req, int64(len(body)), 10)
+		lc.req = append(lc.req, "\r\n"...)
+	}
 	lc.req = append(lc.req, "\r\n"...)
+	lc.req = append(lc.req, body...)
 	if err := lc.conn.SetDeadline(time.Now().Add(leanTimeout)); err != nil {
-		return 0, 0, false, err
+		return r, false, err
 	}
 	if _, err := lc.conn.Write(lc.req); err != nil {
-		return 0, 0, false, err
+		return r, false, err
 	}
-	status, n, keep, err = readHead(lc.br)
+	r, keep, err = readHead(lc.br)
 	if err != nil || method == http.MethodHead {
-		return status, n, keep, err
+		return r, keep, err
 	}
-	if n < 0 {
-		return status, n, false, errors.New("response has no Content-Length")
+	if r.length < 0 {
+		return r, false, errors.New("response has no Content-Length")
 	}
-	if _, err := lc.br.Discard(int(n)); err != nil {
-		return status, n, false, fmt.Errorf("body: %w", err)
+	if _, err := lc.br.Discard(int(r.length)); err != nil {
+		return r, false, fmt.Errorf("body: %w", err)
 	}
-	return status, n, keep, nil
+	return r, keep, nil
 }
 
-// readHead reads a response's status line and headers. It returns the
-// status, the Content-Length (-1 if absent) and whether the server keeps the
-// connection open.
-func readHead(br *bufio.Reader) (status int, n int64, keep bool, err error) {
+// readHead reads a response's status line and headers, and whether the
+// server keeps the connection open.
+func readHead(br *bufio.Reader) (r leanResponse, keep bool, err error) {
 	line, err := br.ReadSlice('\n')
 	if err != nil {
-		return 0, 0, false, err
+		return r, false, err
 	}
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
-		return 0, 0, false, fmt.Errorf("bad status line %q", line)
+		return r, false, fmt.Errorf("bad status line %q", line)
 	}
-	if status = decimal(line[9:12]); status < 0 {
-		return 0, 0, false, fmt.Errorf("bad status line %q", line)
+	if r.status = decimal(line[9:12]); r.status < 0 {
+		return r, false, fmt.Errorf("bad status line %q", line)
 	}
-	n, keep = -1, true
+	r.length, keep = -1, true
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil {
-			return 0, 0, false, err
+			return r, false, err
 		}
 		line = bytes.TrimRight(line, "\r\n")
 		if len(line) == 0 {
-			return status, n, keep, nil
+			return r, keep, nil
 		}
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
-			return 0, 0, false, fmt.Errorf("bad header line %q", line)
+			return r, false, fmt.Errorf("bad header line %q", line)
 		}
 		value = bytes.TrimSpace(value)
 		switch {
 		case bytes.EqualFold(name, hdrContentLength):
-			if n = int64(decimal(value)); n < 0 {
-				return 0, 0, false, fmt.Errorf("bad Content-Length %q", value)
+			if r.length = int64(decimal(value)); r.length < 0 {
+				return r, false, fmt.Errorf("bad Content-Length %q", value)
 			}
+		case bytes.EqualFold(name, hdrLocation):
+			r.location = string(value)
 		case bytes.EqualFold(name, hdrTransferEncoding):
-			return 0, 0, false, fmt.Errorf("Transfer-Encoding %q is not supported", value)
+			return r, false, fmt.Errorf("Transfer-Encoding %q is not supported", value)
 		case bytes.EqualFold(name, hdrConnection):
 			keep = !bytes.EqualFold(value, tokenClose)
 		}
@@ -274,6 +358,7 @@ var (
 	hdrContentLength    = []byte("Content-Length")
 	hdrTransferEncoding = []byte("Transfer-Encoding")
 	hdrConnection       = []byte("Connection")
+	hdrLocation         = []byte("Location")
 	tokenClose          = []byte("close")
 )
 

@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -23,7 +25,13 @@ func (a *staleAuth) authorize(r *http.Request) error {
 	return nil
 }
 
-func (a *staleAuth) renew(*http.Request) { a.renewed.Store(true) }
+// renew drops the token only when r carries the one it handed out, as
+// tokenAuth does.
+func (a *staleAuth) renew(r *http.Request) {
+	if r.Header.Get("Authorization") == "Bearer old" {
+		a.renewed.Store(true)
+	}
+}
 
 func TestLeanRater(t *testing.T) {
 	var conns atomic.Int64
@@ -102,6 +110,7 @@ func TestReadHead(t *testing.T) {
 		{in: "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", status: 200, n: 12, keep: true},
 		{in: "HTTP/1.1 404 Not Found\r\ncontent-length:0\r\nConnection: Close\r\n\r\n", status: 404, n: 0},
 		{in: "HTTP/1.1 204 No Content\r\n\r\n", status: 204, n: -1, keep: true},
+		{in: "HTTP/1.1 202 Accepted\r\nLocation: /v2/a/blobs/uploads/x?s=1\r\nContent-Length: 0\r\n\r\n", status: 202, n: 0, keep: true},
 		{in: "HTTP/1.0 200 OK\r\n\r\n", bad: "bad status line"},
 		{in: "HTTP/1.1 2x0 OK\r\n\r\n", bad: "bad status line"},
 		{in: "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", bad: "bad Content-Length"},
@@ -109,7 +118,8 @@ func TestReadHead(t *testing.T) {
 		{in: "HTTP/1.1 200 OK\r\nno colon\r\n\r\n", bad: "bad header line"},
 		{in: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n", bad: "EOF"},
 	} {
-		status, n, keep, err := readHead(bufio.NewReader(strings.NewReader(tc.in)))
+		r, keep, err := readHead(bufio.NewReader(strings.NewReader(tc.in)))
+		status, n := r.status, r.length
 		if tc.bad != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.bad) {
 				t.Errorf("%q: error %v, want %q", tc.in, err, tc.bad)
@@ -119,5 +129,63 @@ func TestReadHead(t *testing.T) {
 		if err != nil || status != tc.status || n != tc.n || keep != tc.keep {
 			t.Errorf("%q: %d %d %v %v, want %d %d %v", tc.in, status, n, keep, err, tc.status, tc.n, tc.keep)
 		}
+	}
+}
+
+// TestLeanPush pushes an image with the lean client to a real registry
+// handler stand-in that checks what the protocol needs: HEAD, POST, PUT
+// with the digest and the body, then the manifest.
+func TestLeanPush(t *testing.T) {
+	var mu sync.Mutex
+	blobs := map[string][]byte{}
+	var manifests int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		body, _ := io.ReadAll(r.Body)
+		switch {
+		case r.Method == http.MethodHead && strings.Contains(r.URL.Path, "/blobs/"):
+			d := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+			if _, ok := blobs[d]; !ok {
+				w.WriteHeader(http.StatusNotFound)
+			}
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/blobs/uploads/"):
+			w.Header().Set("Location", r.URL.Path+"u1?state=abc")
+			w.WriteHeader(http.StatusAccepted)
+		case r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/u1"):
+			d := r.URL.Query().Get("digest")
+			if r.URL.Query().Get("state") != "abc" || digestOf(body) != d {
+				t.Errorf("PUT %s with %d bytes", r.URL, len(body))
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			blobs[d] = body
+			w.WriteHeader(http.StatusCreated)
+		case r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/"):
+			if r.Header.Get("Content-Type") != mediaManifest || len(body) == 0 {
+				t.Errorf("manifest PUT: %q, %d bytes", r.Header.Get("Content-Type"), len(body))
+			}
+			manifests++
+			w.WriteHeader(http.StatusCreated)
+		default:
+			t.Errorf("unexpected %s %s", r.Method, r.URL)
+			w.WriteHeader(http.StatusBadRequest)
+		}
+	}))
+	defer srv.Close()
+	c := &registryClient{base: srv.URL, hc: srv.Client()}
+	rc, err := c.rater(clientLean, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.close()
+	img := smallImage(1, 0)
+	for range 2 {
+		if err := rc.push(context.Background(), 0, "a/b", "v1", img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(blobs) != 1+len(img.layers) || manifests != 2 {
+		t.Errorf("%d blobs and %d manifest PUTs, want %d and 2", len(blobs), manifests, 1+len(img.layers))
 	}
 }

@@ -44,17 +44,18 @@ func closedLoop(ctx context.Context, workers int, dur time.Duration,
 }
 
 // countLoop runs op n times in total from workers goroutines; op gets the
-// index 0..n-1 of its item. The first error stops every worker.
-func countLoop(ctx context.Context, workers, n int, op func(ctx context.Context, i int) error) (loadStats, error) {
+// worker number and the index 0..n-1 of its item. The first error stops
+// every worker.
+func countLoop(ctx context.Context, workers, n int, op func(ctx context.Context, w, i int) error) (loadStats, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var next atomic.Int64
-	return drive(ctx, cancel, workers, func(ctx context.Context, _, _ int) (bool, error) {
+	return drive(ctx, cancel, workers, func(ctx context.Context, w, _ int) (bool, error) {
 		i := int(next.Add(1) - 1)
 		if i >= n {
 			return false, nil
 		}
-		return true, op(ctx, i)
+		return true, op(ctx, w, i)
 	})
 }
 

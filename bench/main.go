@@ -86,7 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.imageWorkers, "image-workers", 8, "concurrent small-image pushers")
 	fs.IntVar(&c.concurrency, "concurrency", 32, "concurrent clients of the GET and HEAD workloads")
 	fs.StringVar(&c.client, "client", clientLean,
-		"client of the GET and HEAD workloads: lean (a connection per worker, driven by the worker itself) or std (net/http)")
+		"client of the GET, HEAD and small-image workloads: lean (a connection per worker, driven by the worker itself) or std (net/http)")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "duration of each GET and HEAD measurement")
 	fs.IntVar(&c.tags, "tags", 1000000, "tags in the large repository of the tags workload")
 	fs.IntVar(&c.tagsSmall, "tags-small", 1000, "tags in the small repository of the tags workload")
@@ -489,8 +489,8 @@ func (b *bench) notes(ws []*workload) []string {
 	}
 	return append([]string{
 		fmt.Sprintf("machine: %d CPU, %s/%s, %s", numCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version()),
-		fmt.Sprintf("big blob %s, read %d times per pull run, chunk %s; %d small images by %d workers; %d clients (%s) for %s per GET/HEAD measurement",
-			&c.bigSize, pullsPerRun, &c.chunkSize, c.images, c.imageWorkers, c.concurrency, c.client, c.duration),
+		fmt.Sprintf("big blob %s, read %d times per pull run, chunk %s; %d small images by %d workers; %d clients for %s per GET/HEAD measurement; %s client for small images, GET and HEAD",
+			&c.bigSize, pullsPerRun, &c.chunkSize, c.images, c.imageWorkers, c.concurrency, c.duration, c.client),
 		fmt.Sprintf("tags: %d vs %d tags (target %d), seeded by %d workers", c.tagsSmall, c.tags, c.tags, c.tagsWorkers),
 		"MB/s is 10^6 bytes per second; the ceiling is a plain Go server (http.ServeFile for GET; PUT streams into a file while hashing SHA-256, then fsync)",
 		layout(),

@@ -76,7 +76,7 @@ func seedTags(ctx context.Context, b *bench, t *target, repo string, n int, mani
 	lastLog := start
 	var mu sync.Mutex
 	count := 0
-	_, err := countLoop(sctx, b.cfg.tagsWorkers, n, func(ctx context.Context, i int) error {
+	_, err := countLoop(sctx, b.cfg.tagsWorkers, n, func(ctx context.Context, _, i int) error {
 		if err := t.c.putManifest(ctx, repo, tagName(i), manifest); err != nil {
 			return err
 		}

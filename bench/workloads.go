@@ -228,11 +228,16 @@ func runSmallImages(ctx context.Context, b *bench, t *target, set int, prefix st
 	for i := range imgs {
 		imgs[i] = smallImage(set, i)
 	}
+	rc, err := t.c.rater(b.cfg.client, b.cfg.imageWorkers)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.close()
 	settle()
 	sp := startSpan(t)
-	st, err := countLoop(ctx, b.cfg.imageWorkers, n, func(ctx context.Context, i int) error {
+	st, err := countLoop(ctx, b.cfg.imageWorkers, n, func(ctx context.Context, w, i int) error {
 		repo := fmt.Sprintf("%s/app%d", prefix, i%10)
-		return t.c.push(ctx, repo, fmt.Sprintf("v%d", i), imgs[i])
+		return rc.push(ctx, w, repo, fmt.Sprintf("v%d", i), imgs[i])
 	})
 	el, cpu := sp.end()
 	if err != nil {
