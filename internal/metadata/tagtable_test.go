@@ -3,6 +3,8 @@ package metadata
 import (
 	"fmt"
 	"hash/maphash"
+	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -86,5 +88,29 @@ func TestTagTableSharedHash(t *testing.T) {
 	}
 	if s := tt.slots[0]; s.d.Value() != a || tt.name(&s) != "first" {
 		t.Fatalf("slot of first holds %s %q", s.d.Value(), tt.name(&s))
+	}
+}
+
+// BenchmarkTagTableGet looks up random tags of a table of 1,000 and of
+// 1,000,000 tags, so that the two can be compared: a lookup is a hash, a
+// map access and a comparison of the name, whatever the number of tags, but
+// a large table's memory does not stay in the CPU's caches.
+func BenchmarkTagTableGet(b *testing.B) {
+	d := digest.FromString("manifest")
+	for _, n := range []int{1_000, 1_000_000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			t := newTagTable()
+			names := make([]string, n)
+			for i := range names {
+				names[i] = fmt.Sprintf("tag-%07d", i)
+				t.set(names[i], d, true)
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			for b.Loop() {
+				if got, _, ok := t.get(names[rng.IntN(n)]); !ok || got != d {
+					b.Fatal("tag not found")
+				}
+			}
+		})
 	}
 }
