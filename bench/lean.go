@@ -83,8 +83,7 @@ type leanRater struct {
 	dial  string // where to connect
 	conns []*leanConn
 
-	mu   sync.Mutex
-	auth map[string]string // Authorization header value by request path's scope
+	auth sync.Map // request path's scope → Authorization header value
 }
 
 const leanTimeout = time.Minute
@@ -169,7 +168,8 @@ func (l *leanRater) pushSmall(ctx context.Context, w int, repo string, blob []by
 	if err != nil {
 		return fmt.Errorf("POST %s: Location: %w", path, err)
 	}
-	if loc.Host != "" && loc.Host != l.host {
+	loc = (&url.URL{Scheme: "http", Host: l.host, Path: path}).ResolveReference(loc)
+	if loc.Host != l.host {
 		return fmt.Errorf("POST %s: Location %q is on another host", path, r.location)
 	}
 	q := loc.Query()
@@ -197,6 +197,9 @@ type leanResponse struct {
 // client's authorizer gives for path, and after a 401 renews it and sends
 // once more.
 func (l *leanRater) do(ctx context.Context, w int, method, path, hdr string, body []byte) (leanResponse, error) {
+	if err := ctx.Err(); err != nil {
+		return leanResponse{}, err
+	}
 	authz, err := l.authorization(ctx, path, "")
 	if err != nil {
 		return leanResponse{}, err
@@ -219,11 +222,13 @@ func (l *leanRater) authorization(ctx context.Context, path, stale string) (stri
 		return "", nil
 	}
 	scope := scopeOf(path)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if h, ok := l.auth[scope]; ok && stale == "" {
-		return h, nil
+	if stale == "" {
+		if h, ok := l.auth.Load(scope); ok {
+			return h.(string), nil
+		}
 	}
+	// The authorizer fetches outside any lock of this client, and fetches
+	// a scope once however many workers ask for it at the same time.
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.c.base+path, nil)
 	if err != nil {
 		return "", err
@@ -237,10 +242,7 @@ func (l *leanRater) authorization(ctx context.Context, path, stale string) (stri
 		return "", err
 	}
 	h := req.Header.Get("Authorization")
-	if l.auth == nil {
-		l.auth = map[string]string{}
-	}
-	l.auth[scope] = h
+	l.auth.Store(scope, h)
 	return h, nil
 }
 
@@ -298,8 +300,14 @@ func (lc *leanConn) exchange(host, method, path, hdr, authz string, body []byte)
 	if _, err := lc.conn.Write(lc.req); err != nil {
 		return r, false, err
 	}
-	r, keep, err = readHead(lc.br)
-	if err != nil || method == http.MethodHead {
+	for {
+		r, keep, err = readHead(lc.br)
+		// An interim 1xx response precedes the real one.
+		if err != nil || r.status >= 200 {
+			break
+		}
+	}
+	if err != nil || method == http.MethodHead || r.status == http.StatusNoContent || r.status == http.StatusNotModified {
 		return r, keep, err
 	}
 	if r.length < 0 {
@@ -349,7 +357,11 @@ func readHead(br *bufio.Reader) (r leanResponse, keep bool, err error) {
 		case bytes.EqualFold(name, hdrTransferEncoding):
 			return r, false, fmt.Errorf("Transfer-Encoding %q is not supported", value)
 		case bytes.EqualFold(name, hdrConnection):
-			keep = !bytes.EqualFold(value, tokenClose)
+			for _, tok := range bytes.Split(value, []byte(",")) {
+				if bytes.EqualFold(bytes.TrimSpace(tok), tokenClose) {
+					keep = false
+				}
+			}
 		}
 	}
 }

@@ -44,6 +44,9 @@ func TestLeanRater(t *testing.T) {
 			t.Errorf("request headers %v, host %q", r.Header, r.Host)
 		}
 		switch {
+		case strings.HasSuffix(r.URL.Path, "/manifests/hints"):
+			w.WriteHeader(http.StatusEarlyHints) // an interim response first
+			w.Write([]byte("hello"))
 		case strings.HasSuffix(r.URL.Path, "/manifests/close"):
 			w.Header().Set("Connection", "close")
 			w.Write([]byte("abc"))
@@ -79,6 +82,9 @@ func TestLeanRater(t *testing.T) {
 			t.Fatalf("HEAD %d: %v", i, err)
 		}
 	}
+	if err := rc.getManifest(ctx, 0, "a/b", "hints", 5); err != nil {
+		t.Fatalf("GET after a 103: %v", err)
+	}
 	if n := conns.Load(); n != 1 {
 		t.Errorf("%d connections for one worker's requests, want 1", n)
 	}
@@ -109,6 +115,7 @@ func TestReadHead(t *testing.T) {
 	}{
 		{in: "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", status: 200, n: 12, keep: true},
 		{in: "HTTP/1.1 404 Not Found\r\ncontent-length:0\r\nConnection: Close\r\n\r\n", status: 404, n: 0},
+		{in: "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive, close\r\n\r\n", status: 200, n: 3},
 		{in: "HTTP/1.1 204 No Content\r\n\r\n", status: 204, n: -1, keep: true},
 		{in: "HTTP/1.1 202 Accepted\r\nLocation: /v2/a/blobs/uploads/x?s=1\r\nContent-Length: 0\r\n\r\n", status: 202, n: 0, keep: true},
 		{in: "HTTP/1.0 200 OK\r\n\r\n", bad: "bad status line"},
@@ -138,7 +145,7 @@ func TestReadHead(t *testing.T) {
 func TestLeanPush(t *testing.T) {
 	var mu sync.Mutex
 	blobs := map[string][]byte{}
-	var manifests int
+	var manifests, posts int
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -150,7 +157,11 @@ func TestLeanPush(t *testing.T) {
 				w.WriteHeader(http.StatusNotFound)
 			}
 		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/blobs/uploads/"):
-			w.Header().Set("Location", r.URL.Path+"u1?state=abc")
+			// Relative, absolute path and absolute URL in turn, as
+			// registries send them.
+			posts++
+			w.Header().Set("Location", []string{"u1?state=abc", r.URL.Path + "u1?state=abc",
+				"http://" + r.Host + r.URL.Path + "u1?state=abc"}[posts%3])
 			w.WriteHeader(http.StatusAccepted)
 		case r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/u1"):
 			d := r.URL.Query().Get("digest")
@@ -179,13 +190,17 @@ func TestLeanPush(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.close()
-	img := smallImage(1, 0)
-	for range 2 {
-		if err := rc.push(context.Background(), 0, "a/b", "v1", img); err != nil {
-			t.Fatal(err)
+	var want int
+	for i := range 3 {
+		img := smallImage(1, i)
+		want += 1 + len(img.layers)
+		for range 2 {
+			if err := rc.push(context.Background(), 0, "a/b", "v1", img); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	if len(blobs) != 1+len(img.layers) || manifests != 2 {
-		t.Errorf("%d blobs and %d manifest PUTs, want %d and 2", len(blobs), manifests, 1+len(img.layers))
+	if len(blobs) != want || manifests != 6 {
+		t.Errorf("%d blobs and %d manifest PUTs, want %d and 6", len(blobs), manifests, want)
 	}
 }
