@@ -154,10 +154,16 @@ func withDigest(loc, digest string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	addDigest(u, digest)
+	return u.String(), nil
+}
+
+// addDigest adds the digest parameter that closes an upload to u's query,
+// keeping what the registry put there.
+func addDigest(u *url.URL, digest string) {
 	q := u.Query()
 	q.Set("digest", digest)
 	u.RawQuery = q.Encode()
-	return u.String(), nil
 }
 
 // startUpload opens an upload session and returns its absolute location.

@@ -88,6 +88,13 @@ type leanRater struct {
 
 const leanTimeout = time.Minute
 
+// Header lines the lean client sends, built once.
+const (
+	leanAccept       = "Accept: " + acceptHeader + "\r\n"
+	leanManifestType = "Content-Type: " + mediaManifest + "\r\n"
+	leanOctetStream  = "Content-Type: application/octet-stream\r\n"
+)
+
 // leanConn is one worker's connection; nil conn means not yet dialled.
 type leanConn struct {
 	conn net.Conn
@@ -105,7 +112,7 @@ func (l *leanRater) close() {
 
 func (l *leanRater) getManifest(ctx context.Context, w int, repo, ref string, size int) error {
 	path := "/v2/" + repo + "/manifests/" + ref
-	r, err := l.do(ctx, w, http.MethodGet, path, "Accept: "+acceptHeader+"\r\n", nil)
+	r, err := l.do(ctx, w, http.MethodGet, path, leanAccept, nil)
 	if err != nil {
 		return err
 	}
@@ -138,7 +145,7 @@ func (l *leanRater) push(ctx context.Context, w int, repo, tag string, img image
 		}
 	}
 	path := "/v2/" + repo + "/manifests/" + tag
-	r, err := l.do(ctx, w, http.MethodPut, path, "Content-Type: "+mediaManifest+"\r\n", img.manifest)
+	r, err := l.do(ctx, w, http.MethodPut, path, leanManifestType, img.manifest)
 	if err != nil {
 		return err
 	}
@@ -172,10 +179,9 @@ func (l *leanRater) pushSmall(ctx context.Context, w int, repo string, blob []by
 	if loc.Host != l.host {
 		return fmt.Errorf("POST %s: Location %q is on another host", path, r.location)
 	}
-	q := loc.Query()
-	q.Set("digest", digest)
-	path = loc.EscapedPath() + "?" + q.Encode()
-	if r, err = l.do(ctx, w, http.MethodPut, path, "Content-Type: application/octet-stream\r\n", blob); err != nil {
+	addDigest(loc, digest)
+	path = loc.RequestURI()
+	if r, err = l.do(ctx, w, http.MethodPut, path, leanOctetStream, blob); err != nil {
 		return err
 	}
 	if r.status != http.StatusCreated {

@@ -102,7 +102,6 @@ WHERE r.name IS NOT NULL`
 	tagIndexChangedRepos = `SELECT c.registry, c.repository, r.read_enabled
 FROM (SELECT DISTINCT registry, repository FROM temp.tagidx_repos) c
 LEFT JOIN main.repositories r ON r.registry = c.registry AND r.name = c.repository`
-	tagIndexClear = `DELETE FROM temp.tagidx_tags; DELETE FROM temp.tagidx_repos`
 	// tagIndexState tells in one statement whether another connection
 	// wrote and whether the batch recorded anything: most batches (blob
 	// links, upload sessions) touch no tag and stop there.
@@ -140,10 +139,6 @@ FROM tags t JOIN repositories r ON r.registry = t.registry AND r.name = t.reposi
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("loading the tag index: %w", err)
-	}
-	rows.Close()
-	if _, err := db.ExecContext(ctx, tagIndexClear); err != nil {
 		return nil, fmt.Errorf("loading the tag index: %w", err)
 	}
 	return x, nil
