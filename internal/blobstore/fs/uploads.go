@@ -13,14 +13,27 @@ import (
 	"berth/internal/berth"
 )
 
-// copyBufferSize is the buffer WriteUpload copies through when the kernel
-// cannot copy for it.
-const copyBufferSize = 1 << 20
+// The buffers that writeAt copies through when the kernel cannot copy for
+// it: a small one for the first bytes of every body, and a large one only
+// for a body that fills the small one. The many small blobs of an image push
+// then neither hold a large buffer each nor make the pool allocate new ones
+// after every collection.
+const (
+	smallCopyBufferSize = 64 << 10
+	copyBufferSize      = 1 << 20
+)
 
-var copyBuffers = sync.Pool{New: func() any {
-	b := make([]byte, copyBufferSize)
-	return &b
-}}
+var (
+	smallCopyBuffers = bufferPool(smallCopyBufferSize)
+	copyBuffers      = bufferPool(copyBufferSize)
+)
+
+func bufferPool(size int) *sync.Pool {
+	return &sync.Pool{New: func() any {
+		b := make([]byte, size)
+		return &b
+	}}
+}
 
 // WriteUpload writes r into upload id of the registry at offset, discarding
 // whatever the upload held at or past offset, and returns the number of bytes
@@ -116,9 +129,7 @@ func writeAt(ctx context.Context, op, what string, f *os.File, offset int64, r i
 		return n, nil
 	}
 	src := &source{ctx: ctx, r: r}
-	buf := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(buf)
-	n, err := io.CopyBuffer(newWritebackWriter(f, offset), src, *buf)
+	n, err := copyPooled(newWritebackWriter(f, offset), src)
 	switch {
 	case err == nil:
 		return n, nil
@@ -127,6 +138,34 @@ func writeAt(ctx context.Context, op, what string, f *os.File, offset int64, r i
 	default:
 		return n, berth.E(op, berth.KindInternal, "writing %s: %w", what, err)
 	}
+}
+
+// copyPooled copies src to dst as io.Copy does, through a small pooled
+// buffer first and a large one only when src has more than fits in it.
+func copyPooled(dst io.Writer, src io.Reader) (int64, error) {
+	small := smallCopyBuffers.Get().(*[]byte)
+	defer smallCopyBuffers.Put(small)
+	m, err := io.ReadFull(src, *small)
+	if m > 0 {
+		w, werr := dst.Write((*small)[:m])
+		if werr == nil && w < m {
+			werr = io.ErrShortWrite
+		}
+		if werr != nil {
+			return int64(w), werr
+		}
+	}
+	switch err {
+	case io.EOF, io.ErrUnexpectedEOF:
+		return int64(m), nil
+	case nil:
+	default:
+		return int64(m), err
+	}
+	large := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(large)
+	n, err := io.CopyBuffer(dst, src, *large)
+	return int64(m) + n, err
 }
 
 // readError describes a failure of the reader that WriteUpload copies from.
