@@ -270,10 +270,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	started := time.Now()
+	// The RSS target is about the main workloads; when other workloads
+	// follow them in the run, the peak is also read where they end.
 	rssRow := "peak RSS"
-	for _, w := range ws {
-		if w.name == "tags" && len(ws) > 1 && !cfg.tagsDistribution {
-			rssRow = "peak RSS before tags"
+	for i, w := range ws {
+		if i > 0 && mainWorkload(ws[i-1]) && !mainWorkload(w) {
+			rssRow = "peak RSS after the main workloads"
 			b.recordRSS(targets, rssRow)
 		}
 		if err := b.runWorkload(ctx, w, targets); err != nil {
@@ -453,6 +455,10 @@ func summary(ms []metric) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// mainWorkload reports whether w is one of the workloads that compare berth
+// with Distribution and the ceiling, outside the groups and the tags.
+func mainWorkload(w *workload) bool { return w.group == "" && w.name != "tags" }
 
 // recordRSS adds each server's VmHWM so far as a row of the peak-rss workload.
 func (b *bench) recordRSS(targets []*target, row string) {
