@@ -20,6 +20,7 @@ import (
 	"berth/internal/mgmt"
 	"berth/internal/oci"
 	"berth/internal/ratelimit"
+	"berth/internal/uploadgc"
 )
 
 // nodeStore is everything a node asks of its metadata store.
@@ -28,25 +29,30 @@ type nodeStore interface {
 	berth.IdentityStore
 	berth.KeyStore
 	berth.ContentAdmin
+	CloseStaleUploads(ctx context.Context, before time.Time, limit int) ([]berth.Upload, error)
 }
 
 // node is one region node's HTTP surface: the registry API (/v2/), the
 // token service (/oauth2/) and the management API (/api/), on every host.
 type node struct {
-	keys   berth.KeyStore
-	signer *dataendpoint.Signer
-	mux    *http.ServeMux
-	api    http.Handler // the registry API, /v2/
-	forget func()       // drops the cached registries
-	data   http.Handler // the data endpoints of the node's region
-	domain string
-	auth   *auth.Service
-	log    *slog.Logger
+	keys    berth.KeyStore
+	signer  *dataendpoint.Signer
+	mux     *http.ServeMux
+	api     http.Handler // the registry API, /v2/
+	forget  func()       // drops the cached registries
+	data    http.Handler // the data endpoints of the node's region
+	domain  string
+	auth    *auth.Service
+	uploads *uploadgc.Sweeper // nil: abandoned upload sessions stay
+	log     *slog.Logger
 }
 
 // hostCacheTTL bounds how long a node serves a registry with settings that
 // another node changed (this node forgets at once).
 const hostCacheTTL = 2 * time.Second
+
+// uploadSweep is how often a node closes abandoned upload sessions.
+const uploadSweep = time.Hour
 
 // keyRotation is how old the newest token signing key may get before the
 // node rotates it; keyCheck is how often it looks.
@@ -114,7 +120,11 @@ func newNode(ctx context.Context, c serveConfig, meta nodeStore, verifyOperator 
 	mux.Handle("/v2", api)
 	mux.Handle("/oauth2/", authSvc.Handler(resolver))
 	mux.Handle("/api/", manage)
-	return &node{keys: meta, signer: signer, mux: mux, api: api, forget: resolver.Forget, data: data, domain: strings.ToLower(c.domain), auth: authSvc, log: log}, nil
+	n := &node{keys: meta, signer: signer, mux: mux, api: api, forget: resolver.Forget, data: data, domain: strings.ToLower(c.domain), auth: authSvc, log: log}
+	if c.uploadMaxAge > 0 {
+		n.uploads = uploadgc.New(meta, blobs, c.uploadMaxAge, log)
+	}
+	return n, nil
 }
 
 // openBlobStore opens the blob store of --blob-store: the filesystem under

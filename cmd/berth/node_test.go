@@ -18,8 +18,15 @@ import (
 // filesystem in a temporary data directory, with the default registry.
 func newTestNode(t *testing.T) (*node, nodeStore, serveConfig) {
 	t.Helper()
+	return newTestNodeWith(t, func(*serveConfig) {})
+}
+
+// newTestNodeWith is newTestNode with the configuration changed by set.
+func newTestNodeWith(t *testing.T, set func(*serveConfig)) (*node, nodeStore, serveConfig) {
+	t.Helper()
 	dir := t.TempDir()
 	c := serveConfig{dataDir: dir, domain: "example.com", region: "eastus", auth: true}
+	set(&c)
 	meta, err := sqlite.Open(filepath.Join(dir, "metadata.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -24,24 +24,25 @@ import (
 
 // serveConfig is what `berth serve` is told by flags and environment.
 type serveConfig struct {
-	listen     string
-	dataDir    string
-	domain     string
-	region     string
-	metadata   string
-	registries []string
-	logLevel   string
-	accessLog  bool
-	auth       bool
-	operator   string
-	tls        bool
-	tlsCert    string
-	tlsKey     string
-	dataListen string
-	rateLimits string
-	rateBurst  time.Duration
-	readCache  time.Duration
-	tagIndex   int
+	listen       string
+	dataDir      string
+	domain       string
+	region       string
+	metadata     string
+	registries   []string
+	logLevel     string
+	accessLog    bool
+	auth         bool
+	operator     string
+	tls          bool
+	tlsCert      string
+	tlsKey       string
+	dataListen   string
+	rateLimits   string
+	rateBurst    time.Duration
+	readCache    time.Duration
+	uploadMaxAge time.Duration
+	tagIndex     int
 
 	blobStore   string // "fs" or "azblob"
 	azURL       string
@@ -91,6 +92,7 @@ Every flag can also be given as the environment variable in brackets.`,
 	f.StringVar(&c.rateLimits, "rate-limits", getenv("BERTH_RATE_LIMITS"), `operations per minute per SKU, e.g. "Basic=1000/100,Premium=10000/2000" (reads/writes; ACR's figures by default), or "off" [BERTH_RATE_LIMITS]`)
 	f.DurationVar(&c.rateBurst, "rate-burst", time.Minute, "how much of a minute's operations may come at once")
 	f.DurationVar(&c.readCache, "read-cache-ttl", time.Second, "how long a node reuses a tag, manifest or blob lookup; writes made elsewhere are seen within it (0: no cache)")
+	f.DurationVar(&c.uploadMaxAge, "upload-max-age", 7*24*time.Hour, "close an upload session and remove its bytes once no chunk has reached it for this long; checked hourly (0: never)")
 	f.IntVar(&c.tagIndex, "tag-index-max", sqlite.DefaultTagIndexMax, "with SQLite metadata, resolve tags from memory (about 70 bytes each) while there are at most this many, a repository counting as 6 (0: never)")
 	f.StringVar(&c.dataListen, "data-listen", getenv("BERTH_DATA_LISTEN"), "also serve the data endpoints on this address; their URLs then name its port [BERTH_DATA_LISTEN]")
 	f.StringVar(&c.tlsKey, "tls-key", getenv("BERTH_TLS_KEY"), "the private key (PEM) of --tls-cert [BERTH_TLS_KEY]")
@@ -166,6 +168,9 @@ func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
 		log.Warn("authentication is off: every registry is open to anyone who reaches " + c.listen)
 	}
 	go n.rotateKeys(ctx)
+	if n.uploads != nil {
+		go n.uploads.Run(ctx, uploadSweep)
+	}
 	log.Info("berth serving", "addr", lns[0].Addr().String(), "data_addr", c.dataListen, "tls", tlsConfig != nil,
 		"region", c.region, "domain", c.domain, "data_dir", c.dataDir, "metadata", metadataKind(c.metadata), "auth", c.auth)
 	errs := make(chan error, len(lns))

@@ -155,3 +155,53 @@ ON CONFLICT (registry, id) DO UPDATE SET closed = TRUE, offset_bytes = 0, hash_s
 	}
 	return dropClosedUploads(ctx, tx, now)
 }
+
+// CloseStaleUploads closes at most limit open upload sessions, of every
+// registry, that were last written before before, oldest first, and
+// returns them as they were. Finding and closing them is one transaction,
+// so a session that a client moves on meanwhile is not closed; the bytes of
+// the sessions returned are the caller's to remove.
+func (s *Store) CloseStaleUploads(ctx context.Context, before time.Time, limit int) ([]berth.Upload, error) {
+	const op = "metadata.CloseStaleUploads"
+	if limit <= 0 {
+		return nil, berth.E(op, berth.KindInvalid, "limit %d is not positive", limit)
+	}
+	now := time.Now()
+	var closed []berth.Upload
+	err := s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
+		closed = closed[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT registry, id, repository, offset_bytes, algorithm, created_at, updated_at
+FROM uploads WHERE NOT closed AND updated_at < $1 ORDER BY updated_at LIMIT $2`, before.UnixNano(), limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var u berth.Upload
+			var created, updated int64
+			if err := rows.Scan(&u.Registry, &u.ID, &u.Repository, &u.Offset, &u.Algorithm, &created, &updated); err != nil {
+				rows.Close()
+				return err
+			}
+			u.CreatedAt, u.UpdatedAt = fromNanos(created), fromNanos(updated)
+			closed = append(closed, u)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, u := range closed {
+			if _, err := tx.ExecContext(ctx, `UPDATE uploads SET closed = TRUE, offset_bytes = 0, hash_state = NULL, updated_at = $1
+WHERE registry = $2 AND id = $3`, now.UnixNano(), u.Registry, u.ID); err != nil {
+				return err
+			}
+		}
+		if len(closed) == 0 {
+			return nil
+		}
+		return dropClosedUploads(ctx, tx, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return closed, nil
+}

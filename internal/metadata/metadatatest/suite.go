@@ -30,7 +30,8 @@ type Store interface {
 // Run runs the suite. newStore must return a new, empty store at every call
 // and close it when the test that asked for it ends. The tests run in
 // parallel, each on its own store; the cases of an optional capability
-// (LinkUploadedBlob) run, when the store has it, on one store made with t.
+// (LinkUploadedBlob, CloseStaleUploads) run, when the store has it, on a
+// store of their own made with t.
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	tests := []struct {
 		name string
@@ -88,6 +89,12 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		t.Run("LinkUploadedBlob", func(t *testing.T) {
 			t.Parallel()
 			runLinkUploadedBlob(t, s, l)
+		})
+	}
+	if c, ok := newStore(t).(staleUploadCloser); ok {
+		t.Run("CloseStaleUploads", func(t *testing.T) {
+			t.Parallel()
+			testCloseStaleUploads(t, c.(Store), c)
 		})
 	}
 }

@@ -1,0 +1,6 @@
+// Package uploadgc closes the upload sessions that clients abandoned and
+// removes their bytes, so that pushes given up half-way do not hold storage
+// forever. A session is abandoned when no chunk has reached it for the
+// sweeper's maximum age (`berth serve --upload-max-age`); its id then
+// answers BLOB_UPLOAD_UNKNOWN, as a cancelled one does.
+package uploadgc

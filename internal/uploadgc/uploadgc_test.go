@@ -1,0 +1,130 @@
+package uploadgc_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"berth/internal/berth"
+	"berth/internal/blobstore/fs"
+	"berth/internal/metadata/sqlite"
+	"berth/internal/uploadgc"
+)
+
+// TestSweep runs the sweeper over the SQLite store and the filesystem blob
+// store: more abandoned sessions than one batch, in two registries, are
+// closed and lose their bytes; a session written to recently keeps both.
+func TestSweep(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	meta, err := sqlite.Open(filepath.Join(dir, "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer meta.Close()
+	blobs, err := fs.New(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	start := func(reg, id string, lastWrite time.Time) {
+		t.Helper()
+		n, err := blobs.WriteUpload(ctx, reg, id, 0, strings.NewReader("partial"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := berth.Upload{ID: id, Registry: reg, Repository: "app", Algorithm: "sha256", Offset: n,
+			CreatedAt: lastWrite, UpdatedAt: lastWrite}
+		if err := meta.CreateUpload(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var abandoned []berth.Upload
+	for i := range 150 {
+		reg := []string{"one", "two"}[i%2]
+		id := "old" + string(rune('a'+i%26)) + strings.Repeat("x", i/26)
+		start(reg, id, now.Add(-8*24*time.Hour+time.Duration(i)*time.Second))
+		abandoned = append(abandoned, berth.Upload{Registry: reg, ID: id})
+	}
+	start("one", "recent", now.Add(-6*24*time.Hour))
+
+	var logs bytes.Buffer
+	s := uploadgc.New(meta, blobs, 7*24*time.Hour, slog.New(slog.NewTextHandler(&logs, nil)))
+	n, err := s.Sweep(ctx, now)
+	if err != nil || n != len(abandoned) {
+		t.Fatalf("Sweep = %d, %v; want %d", n, err, len(abandoned))
+	}
+	for _, u := range abandoned {
+		if got, err := meta.Upload(ctx, u.Registry, u.ID); err != nil || !got.Closed {
+			t.Fatalf("session %s/%s after the sweep: %+v, %v; want it closed", u.Registry, u.ID, got, err)
+		}
+		if _, err := blobs.ReadUpload(ctx, u.Registry, u.ID, 0); berth.KindOf(err) != berth.KindNotFound {
+			t.Fatalf("bytes of %s/%s after the sweep: %v; want KindNotFound", u.Registry, u.ID, err)
+		}
+	}
+	got, err := meta.Upload(ctx, "one", "recent")
+	if err != nil || got.Closed {
+		t.Fatalf("recent session after the sweep: %+v, %v; want it open", got, err)
+	}
+	r, err := blobs.ReadUpload(ctx, "one", "recent", got.Offset)
+	if err != nil {
+		t.Fatalf("bytes of the recent session: %v", err)
+	}
+	b, _ := io.ReadAll(r)
+	r.Close()
+	if string(b) != "partial" {
+		t.Fatalf("recent session holds %q", b)
+	}
+	if n, err := s.Sweep(ctx, now); err != nil || n != 0 || logs.Len() != 0 {
+		t.Fatalf("second Sweep = %d, %v, logged %q; want 0, nothing", n, err, logs.String())
+	}
+}
+
+// TestSweepKeepsGoing checks that bytes which cannot be removed are logged
+// and do not stop the sweep, and that a store failure is returned.
+func TestSweepKeepsGoing(t *testing.T) {
+	sessions := &fakeSessions{batches: [][]berth.Upload{{{Registry: "r", ID: "a"}, {Registry: "r", ID: "b"}}}}
+	var logs bytes.Buffer
+	s := uploadgc.New(sessions, failingBytes{}, time.Hour, slog.New(slog.NewTextHandler(&logs, nil)))
+	if n, err := s.Sweep(context.Background(), time.Now()); err != nil || n != 2 {
+		t.Fatalf("Sweep = %d, %v; want 2, nil", n, err)
+	}
+	if c := strings.Count(logs.String(), "bytes of an abandoned upload not removed"); c != 2 {
+		t.Fatalf("logged %q; want two warnings", logs.String())
+	}
+	sessions.err = errors.New("database gone")
+	if _, err := s.Sweep(context.Background(), time.Now()); err == nil {
+		t.Fatal("Sweep hid the store's error")
+	}
+}
+
+// fakeSessions hands out its batches in turn; the store failure it stands
+// for cannot be made to happen on a real database in a test.
+type fakeSessions struct {
+	batches [][]berth.Upload
+	err     error
+}
+
+func (f *fakeSessions) CloseStaleUploads(context.Context, time.Time, int) ([]berth.Upload, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	if len(f.batches) == 0 {
+		return nil, nil
+	}
+	b := f.batches[0]
+	f.batches = f.batches[1:]
+	return b, nil
+}
+
+type failingBytes struct{}
+
+func (failingBytes) AbortUpload(context.Context, string, string) error {
+	return errors.New("disk gone")
+}
