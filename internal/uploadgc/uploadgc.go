@@ -8,16 +8,26 @@ import (
 	"berth/internal/berth"
 )
 
-// sessions closes stale upload sessions; metadata.Store does.
+// sessions closes stale upload sessions and reads one; metadata.Store does.
 type sessions interface {
 	// CloseStaleUploads closes at most limit open sessions last written
 	// before before, in one transaction, and returns them.
 	CloseStaleUploads(ctx context.Context, before time.Time, limit int) ([]berth.Upload, error)
+	// Upload returns a session, closed ones too; KindNotFound if it has no
+	// record.
+	Upload(ctx context.Context, registry, id string) (berth.Upload, error)
 }
 
 // uploadBytes removes the bytes of an upload; every berth.BlobStore does.
 type uploadBytes interface {
 	AbortUpload(ctx context.Context, registry, id string) error
+}
+
+// leftovers is the optional capability of a blob store to list the uploads
+// whose bytes were last written before a time (Registry, ID and UpdatedAt
+// set); the filesystem store has it.
+type leftovers interface {
+	UploadsWrittenBefore(ctx context.Context, before time.Time) ([]berth.Upload, error)
 }
 
 // batch is how many sessions one transaction closes.
@@ -40,27 +50,59 @@ func New(meta sessions, blobs uploadBytes, maxAge time.Duration, log *slog.Logge
 }
 
 // Sweep closes every session idle for longer than the sweeper's maximum age
-// at now and removes its bytes, and returns how many it closed. A session is
-// closed before its bytes go, so that a client resuming it at that moment
-// is refused rather than appending to a removed file; bytes that cannot be
-// removed are logged and left.
+// at now and removes its bytes, and returns how many sessions it closed. A
+// session is closed before its bytes go, so that a client resuming it at
+// that moment is refused rather than appending to a removed file; bytes
+// that cannot be removed are logged and left. When the blob store can list
+// its uploads, Sweep then also removes bytes as old that no open session
+// owns: those of sessions that never got a record.
 func (s *Sweeper) Sweep(ctx context.Context, now time.Time) (int, error) {
+	before := now.Add(-s.maxAge)
 	n := 0
 	for {
-		closed, err := s.sessions.CloseStaleUploads(ctx, now.Add(-s.maxAge), batch)
+		closed, err := s.sessions.CloseStaleUploads(ctx, before, batch)
 		if err != nil {
 			return n, err
 		}
 		for _, u := range closed {
-			if err := s.bytes.AbortUpload(ctx, u.Registry, u.ID); err != nil {
-				s.log.WarnContext(ctx, "bytes of an abandoned upload not removed",
-					"registry", u.Registry, "upload", u.ID, "err", err)
-			}
+			s.remove(ctx, u)
 		}
 		n += len(closed)
 		if len(closed) < batch {
-			return n, nil
+			break
 		}
+	}
+	return n, s.removeLeftovers(ctx, before)
+}
+
+// removeLeftovers removes the bytes written before before that belong to
+// no open session.
+func (s *Sweeper) removeLeftovers(ctx context.Context, before time.Time) error {
+	l, ok := s.bytes.(leftovers)
+	if !ok {
+		return nil
+	}
+	old, err := l.UploadsWrittenBefore(ctx, before)
+	if err != nil {
+		return err
+	}
+	for _, u := range old {
+		session, err := s.sessions.Upload(ctx, u.Registry, u.ID)
+		switch {
+		case berth.IsNotFound(err) || (err == nil && session.Closed):
+			s.remove(ctx, u)
+		case err != nil:
+			return err
+		}
+	}
+	return nil
+}
+
+// remove removes the bytes of upload u, logging a failure.
+func (s *Sweeper) remove(ctx context.Context, u berth.Upload) {
+	if err := s.bytes.AbortUpload(ctx, u.Registry, u.ID); err != nil {
+		s.log.WarnContext(ctx, "bytes of an abandoned upload not removed",
+			"registry", u.Registry, "upload", u.ID, "err", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,6 +54,19 @@ func TestSweep(t *testing.T) {
 		abandoned = append(abandoned, berth.Upload{Registry: reg, ID: id})
 	}
 	start("one", "recent", now.Add(-6*24*time.Hour))
+	// Bytes without a record: old ones are a crash's leftovers, a fresh
+	// one may be a first chunk about to be recorded.
+	leftover := func(reg, id string, written time.Time) {
+		t.Helper()
+		if _, err := blobs.WriteUpload(ctx, reg, id, 0, strings.NewReader("orphan")); err != nil {
+			t.Fatal(err)
+		}
+		setWritten(t, filepath.Join(dir, "blobs", reg, "uploads", id), written)
+	}
+	leftover("one", "orphan", now.Add(-8*24*time.Hour))
+	leftover("two", "newborn", now.Add(-time.Minute))
+	// Old bytes of an open session with a recent record stay.
+	setWritten(t, filepath.Join(dir, "blobs", "one", "uploads", "recent"), now.Add(-30*24*time.Hour))
 
 	var logs bytes.Buffer
 	s := uploadgc.New(meta, blobs, 7*24*time.Hour, slog.New(slog.NewTextHandler(&logs, nil)))
@@ -81,8 +95,22 @@ func TestSweep(t *testing.T) {
 	if string(b) != "partial" {
 		t.Fatalf("recent session holds %q", b)
 	}
+	if _, err := blobs.ReadUpload(ctx, "one", "orphan", 0); berth.KindOf(err) != berth.KindNotFound {
+		t.Fatalf("old bytes without a session after the sweep: %v; want KindNotFound", err)
+	}
+	if _, err := blobs.ReadUpload(ctx, "two", "newborn", 6); err != nil {
+		t.Fatalf("fresh bytes without a session after the sweep: %v; want them kept", err)
+	}
 	if n, err := s.Sweep(ctx, now); err != nil || n != 0 || logs.Len() != 0 {
 		t.Fatalf("second Sweep = %d, %v, logged %q; want 0, nothing", n, err, logs.String())
+	}
+}
+
+// setWritten sets the modification time of file to at.
+func setWritten(t *testing.T, file string, at time.Time) {
+	t.Helper()
+	if err := os.Chtimes(file, at, at); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -109,6 +137,10 @@ func TestSweepKeepsGoing(t *testing.T) {
 type fakeSessions struct {
 	batches [][]berth.Upload
 	err     error
+}
+
+func (f *fakeSessions) Upload(_ context.Context, registry, id string) (berth.Upload, error) {
+	return berth.Upload{}, berth.E("fake", berth.KindNotFound, "upload %q not found", id)
 }
 
 func (f *fakeSessions) CloseStaleUploads(context.Context, time.Time, int) ([]berth.Upload, error) {
