@@ -51,8 +51,14 @@ type node struct {
 // another node changed (this node forgets at once).
 const hostCacheTTL = 2 * time.Second
 
-// uploadSweep is how often a node closes abandoned upload sessions.
-const uploadSweep = time.Hour
+// uploadSweep is how often a node closes abandoned upload sessions;
+// minUploadMaxAge is the shortest --upload-max-age: a session's last write
+// time moves only when a chunk has arrived whole, so a shorter age could
+// close a session in the middle of a slow chunk.
+const (
+	uploadSweep     = time.Hour
+	minUploadMaxAge = time.Hour
+)
 
 // keyRotation is how old the newest token signing key may get before the
 // node rotates it; keyCheck is how often it looks.

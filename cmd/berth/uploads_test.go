@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,5 +63,22 @@ func TestAbandonedUploadsClosed(t *testing.T) {
 	n, err := newNode(ctx, c, meta, operatorVerifier("operator-secret"), false, slog.New(slog.DiscardHandler))
 	if err != nil || n.uploads != nil {
 		t.Fatalf("node with --upload-max-age 0: sweeper %v, %v; want none", n.uploads, err)
+	}
+}
+
+// TestUploadMaxAgeChecked checks that serve refuses an --upload-max-age
+// that is negative or shorter than a slow chunk may take, before it opens
+// anything.
+func TestUploadMaxAgeChecked(t *testing.T) {
+	for _, age := range []time.Duration{-time.Hour, time.Second, 59 * time.Minute} {
+		dir := filepath.Join(t.TempDir(), "data")
+		c := serveConfig{logLevel: "info", dataDir: dir, uploadMaxAge: age}
+		err := serve(t.Context(), c, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--upload-max-age") {
+			t.Fatalf("serve with --upload-max-age %s: %v; want the flag named", age, err)
+		}
+		if _, statErr := os.Stat(dir); !os.IsNotExist(statErr) {
+			t.Fatalf("serve with --upload-max-age %s made the data directory", age)
+		}
 	}
 }

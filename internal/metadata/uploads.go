@@ -158,9 +158,11 @@ ON CONFLICT (registry, id) DO UPDATE SET closed = TRUE, offset_bytes = 0, hash_s
 
 // CloseStaleUploads closes at most limit open upload sessions, of every
 // registry, that were last written before before, oldest first, and
-// returns them as they were. Finding and closing them is one transaction,
-// so a session that a client moves on meanwhile is not closed; the bytes of
-// the sessions returned are the caller's to remove.
+// returns them as they were; KindInvalid if limit is not positive. Each is
+// closed only if it is still open and still that old when the update runs,
+// so a session that a client moves on meanwhile, or that another node's
+// sweep closed first, is neither closed nor returned. The bytes of the
+// sessions returned are the caller's to remove.
 func (s *Store) CloseStaleUploads(ctx context.Context, before time.Time, limit int) ([]berth.Upload, error) {
 	const op = "metadata.CloseStaleUploads"
 	if limit <= 0 {
@@ -169,7 +171,8 @@ func (s *Store) CloseStaleUploads(ctx context.Context, before time.Time, limit i
 	now := time.Now()
 	var closed []berth.Upload
 	err := s.update(ctx, op, func(ctx context.Context, tx *wtx) error {
-		closed = closed[:0]
+		closed = nil // the closure runs again when a transaction is retried
+		var found []berth.Upload
 		rows, err := tx.QueryContext(ctx, `SELECT registry, id, repository, offset_bytes, algorithm, created_at, updated_at
 FROM uploads WHERE NOT closed AND updated_at < $1 ORDER BY updated_at LIMIT $2`, before.UnixNano(), limit)
 		if err != nil {
@@ -183,16 +186,20 @@ FROM uploads WHERE NOT closed AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
 				return err
 			}
 			u.CreatedAt, u.UpdatedAt = fromNanos(created), fromNanos(updated)
-			closed = append(closed, u)
+			found = append(found, u)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, u := range closed {
-			if _, err := tx.ExecContext(ctx, `UPDATE uploads SET closed = TRUE, offset_bytes = 0, hash_state = NULL, updated_at = $1
-WHERE registry = $2 AND id = $3`, now.UnixNano(), u.Registry, u.ID); err != nil {
+		for _, u := range found {
+			n, err := rowsAffected(tx.ExecContext(ctx, `UPDATE uploads SET closed = TRUE, offset_bytes = 0, hash_state = NULL, updated_at = $1
+WHERE registry = $2 AND id = $3 AND NOT closed AND updated_at < $4`, now.UnixNano(), u.Registry, u.ID, before.UnixNano()))
+			if err != nil {
 				return err
+			}
+			if n == 1 {
+				closed = append(closed, u)
 			}
 		}
 		if len(closed) == 0 {

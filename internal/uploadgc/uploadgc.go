@@ -33,6 +33,12 @@ type leftovers interface {
 // batch is how many sessions one transaction closes.
 const batch = 100
 
+// minLeftoverAge is how old bytes without an open session must be before
+// they go, whatever the sweeper's maximum age: longer than the registry API
+// accepts the id of a session without record (seven days), so that no
+// client can still be writing a first chunk to them.
+const minLeftoverAge = 8 * 24 * time.Hour
+
 // Sweeper closes abandoned upload sessions of every registry and removes
 // their bytes from one blob store: the one the node that runs it writes
 // uploads to.
@@ -54,8 +60,9 @@ func New(meta sessions, blobs uploadBytes, maxAge time.Duration, log *slog.Logge
 // session is closed before its bytes go, so that a client resuming it at
 // that moment is refused rather than appending to a removed file; bytes
 // that cannot be removed are logged and left. When the blob store can list
-// its uploads, Sweep then also removes bytes as old that no open session
-// owns: those of sessions that never got a record.
+// its uploads, Sweep then also removes bytes that no open session owns and
+// that are older than both the maximum age and minLeftoverAge: those of
+// sessions that never got a record.
 func (s *Sweeper) Sweep(ctx context.Context, now time.Time) (int, error) {
 	before := now.Add(-s.maxAge)
 	n := 0
@@ -72,7 +79,7 @@ func (s *Sweeper) Sweep(ctx context.Context, now time.Time) (int, error) {
 			break
 		}
 	}
-	return n, s.removeLeftovers(ctx, before)
+	return n, s.removeLeftovers(ctx, now.Add(-max(s.maxAge, minLeftoverAge)))
 }
 
 // removeLeftovers removes the bytes written before before that belong to
@@ -98,9 +105,11 @@ func (s *Sweeper) removeLeftovers(ctx context.Context, before time.Time) error {
 	return nil
 }
 
-// remove removes the bytes of upload u, logging a failure.
+// remove removes the bytes of upload u, logging a failure. It is not
+// cancelled with ctx: the session may already be closed, and its bytes
+// would then stay.
 func (s *Sweeper) remove(ctx context.Context, u berth.Upload) {
-	if err := s.bytes.AbortUpload(ctx, u.Registry, u.ID); err != nil {
+	if err := s.bytes.AbortUpload(context.WithoutCancel(ctx), u.Registry, u.ID); err != nil {
 		s.log.WarnContext(ctx, "bytes of an abandoned upload not removed",
 			"registry", u.Registry, "upload", u.ID, "err", err)
 	}

@@ -63,8 +63,11 @@ func TestSweep(t *testing.T) {
 		}
 		setWritten(t, filepath.Join(dir, "blobs", reg, "uploads", id), written)
 	}
-	leftover("one", "orphan", now.Add(-8*24*time.Hour))
+	leftover("one", "orphan", now.Add(-9*24*time.Hour))
 	leftover("two", "newborn", now.Add(-time.Minute))
+	// Older than the maximum age, but an id without record may still be in
+	// use for seven days: kept.
+	leftover("two", "young", now.Add(-7*24*time.Hour-12*time.Hour))
 	// Old bytes of an open session with a recent record stay.
 	setWritten(t, filepath.Join(dir, "blobs", "one", "uploads", "recent"), now.Add(-30*24*time.Hour))
 
@@ -98,8 +101,10 @@ func TestSweep(t *testing.T) {
 	if _, err := blobs.ReadUpload(ctx, "one", "orphan", 0); berth.KindOf(err) != berth.KindNotFound {
 		t.Fatalf("old bytes without a session after the sweep: %v; want KindNotFound", err)
 	}
-	if _, err := blobs.ReadUpload(ctx, "two", "newborn", 6); err != nil {
-		t.Fatalf("fresh bytes without a session after the sweep: %v; want them kept", err)
+	for _, id := range []string{"newborn", "young"} {
+		if _, err := blobs.ReadUpload(ctx, "two", id, 6); err != nil {
+			t.Fatalf("bytes %s without a session after the sweep: %v; want them kept", id, err)
+		}
 	}
 	if n, err := s.Sweep(ctx, now); err != nil || n != 0 || logs.Len() != 0 {
 		t.Fatalf("second Sweep = %d, %v, logged %q; want 0, nothing", n, err, logs.String())
@@ -115,46 +120,37 @@ func setWritten(t *testing.T, file string, at time.Time) {
 }
 
 // TestSweepKeepsGoing checks that bytes which cannot be removed are logged
-// and do not stop the sweep, and that a store failure is returned.
+// and do not stop the sweep, and that a failure of the metadata store is
+// returned.
 func TestSweepKeepsGoing(t *testing.T) {
-	sessions := &fakeSessions{batches: [][]berth.Upload{{{Registry: "r", ID: "a"}, {Registry: "r", ID: "b"}}}}
+	ctx := t.Context()
+	meta, err := sqlite.Open(filepath.Join(t.TempDir(), "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	for _, id := range []string{"a", "b"} {
+		u := berth.Upload{ID: id, Registry: "r", Repository: "app", Algorithm: "sha256", CreatedAt: old}
+		if err := meta.CreateUpload(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var logs bytes.Buffer
-	s := uploadgc.New(sessions, failingBytes{}, time.Hour, slog.New(slog.NewTextHandler(&logs, nil)))
-	if n, err := s.Sweep(context.Background(), time.Now()); err != nil || n != 2 {
+	s := uploadgc.New(meta, failingBytes{}, time.Hour, slog.New(slog.NewTextHandler(&logs, nil)))
+	if n, err := s.Sweep(ctx, time.Now()); err != nil || n != 2 {
 		t.Fatalf("Sweep = %d, %v; want 2, nil", n, err)
 	}
 	if c := strings.Count(logs.String(), "bytes of an abandoned upload not removed"); c != 2 {
 		t.Fatalf("logged %q; want two warnings", logs.String())
 	}
-	sessions.err = errors.New("database gone")
-	if _, err := s.Sweep(context.Background(), time.Now()); err == nil {
-		t.Fatal("Sweep hid the store's error")
+	meta.Close()
+	if _, err := s.Sweep(ctx, time.Now()); err == nil {
+		t.Fatal("Sweep on a closed metadata store returned no error")
 	}
 }
 
-// fakeSessions hands out its batches in turn; the store failure it stands
-// for cannot be made to happen on a real database in a test.
-type fakeSessions struct {
-	batches [][]berth.Upload
-	err     error
-}
-
-func (f *fakeSessions) Upload(_ context.Context, registry, id string) (berth.Upload, error) {
-	return berth.Upload{}, berth.E("fake", berth.KindNotFound, "upload %q not found", id)
-}
-
-func (f *fakeSessions) CloseStaleUploads(context.Context, time.Time, int) ([]berth.Upload, error) {
-	if f.err != nil {
-		return nil, f.err
-	}
-	if len(f.batches) == 0 {
-		return nil, nil
-	}
-	b := f.batches[0]
-	f.batches = f.batches[1:]
-	return b, nil
-}
-
+// failingBytes fails every removal: a failure that the filesystem store
+// cannot be made to produce for a test running as root.
 type failingBytes struct{}
 
 func (failingBytes) AbortUpload(context.Context, string, string) error {

@@ -141,13 +141,22 @@ func writeAt(ctx context.Context, op, what string, f *os.File, offset int64, r i
 }
 
 // copyPooled copies src to dst as io.Copy does, through a small pooled
-// buffer first and a large one only when src has more than fits in it.
+// buffer first and a large one only when src has more than fits in it. Only
+// io.EOF ends the copy cleanly; any other error of src, io.ErrUnexpectedEOF
+// of a body cut short included, is returned.
 func copyPooled(dst io.Writer, src io.Reader) (int64, error) {
 	small := smallCopyBuffers.Get().(*[]byte)
 	defer smallCopyBuffers.Put(small)
-	m, err := io.ReadFull(src, *small)
+	buf := *small
+	m := 0
+	var err error
+	for m < len(buf) && err == nil {
+		var k int
+		k, err = src.Read(buf[m:])
+		m += k
+	}
 	if m > 0 {
-		w, werr := dst.Write((*small)[:m])
+		w, werr := dst.Write(buf[:m])
 		if werr == nil && w < m {
 			werr = io.ErrShortWrite
 		}
@@ -155,11 +164,10 @@ func copyPooled(dst io.Writer, src io.Reader) (int64, error) {
 			return int64(w), werr
 		}
 	}
-	switch err {
-	case io.EOF, io.ErrUnexpectedEOF:
+	switch {
+	case err == io.EOF:
 		return int64(m), nil
-	case nil:
-	default:
+	case err != nil:
 		return int64(m), err
 	}
 	large := copyBuffers.Get().(*[]byte)

@@ -29,6 +29,9 @@ func testCloseStaleUploads(t *testing.T, s Store, c staleUploadCloser) {
 		must(t, s.CreateUpload(ctx, u))
 	}
 	must(t, s.CreateUpload(ctx, berth.Upload{ID: "fresh", Registry: "r", Repository: "app", Algorithm: "sha256"}))
+	// Made long ago but written to yesterday: not stale.
+	must(t, s.CreateUpload(ctx, berth.Upload{ID: "resumed", Registry: "r", Repository: "app", Algorithm: "sha256",
+		CreatedAt: old, UpdatedAt: time.Now().Add(-24 * time.Hour)}))
 	before := time.Now().Add(-7 * 24 * time.Hour)
 
 	_, err := c.CloseStaleUploads(ctx, before, 0)
@@ -63,4 +66,12 @@ func testCloseStaleUploads(t *testing.T, s Store, c staleUploadCloser) {
 		t.Fatalf("second sweep closed %+v, %v; want nothing", again, err)
 	}
 	wantOpen(t, s, "r", "fresh")
+
+	// Swept an hour from now, only the two open sessions are stale: the
+	// closed ones, whose rows were written just now, are not taken again.
+	later, err := c.CloseStaleUploads(ctx, time.Now().Add(time.Hour), 10)
+	must(t, err)
+	if len(later) != 2 || later[0].ID != "resumed" || later[1].ID != "fresh" {
+		t.Fatalf("sweep an hour later closed %+v; want resumed, then fresh", later)
+	}
 }

@@ -91,10 +91,11 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 			runLinkUploadedBlob(t, s, l)
 		})
 	}
-	if c, ok := newStore(t).(staleUploadCloser); ok {
+	own := newStore(t)
+	if c, ok := own.(staleUploadCloser); ok {
 		t.Run("CloseStaleUploads", func(t *testing.T) {
 			t.Parallel()
-			testCloseStaleUploads(t, c.(Store), c)
+			testCloseStaleUploads(t, own, c)
 		})
 	}
 }
