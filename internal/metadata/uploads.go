@@ -124,11 +124,15 @@ func (s *Store) CloseUpload(ctx context.Context, u berth.Upload) error {
 // long as the registry API accepts the id of a session without record.
 const closedUploadsKept = 8 * 24 * time.Hour
 
+// closeUploadRow closes the row of session $3 of registry $2 at time $1,
+// dropping its offset and hash state; callers may add conditions.
+const closeUploadRow = `UPDATE uploads SET closed = TRUE, offset_bytes = 0, hash_state = NULL, updated_at = $1
+WHERE registry = $2 AND id = $3`
+
 // closeRecordedUpload marks session id closed if it has a record, and then
 // drops rows of sessions closed more than closedUploadsKept ago.
 func closeRecordedUpload(ctx context.Context, tx *wtx, registry, id string, now time.Time) error {
-	n, err := rowsAffected(tx.ExecContext(ctx, `UPDATE uploads SET closed = TRUE, offset_bytes = 0, hash_state = NULL, updated_at = $1
-WHERE registry = $2 AND id = $3`, now.UnixNano(), registry, id))
+	n, err := rowsAffected(tx.ExecContext(ctx, closeUploadRow, now.UnixNano(), registry, id))
 	if err != nil || n == 0 {
 		return err
 	}
@@ -193,8 +197,8 @@ FROM uploads WHERE NOT closed AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
 			return err
 		}
 		for _, u := range found {
-			n, err := rowsAffected(tx.ExecContext(ctx, `UPDATE uploads SET closed = TRUE, offset_bytes = 0, hash_state = NULL, updated_at = $1
-WHERE registry = $2 AND id = $3 AND NOT closed AND updated_at < $4`, now.UnixNano(), u.Registry, u.ID, before.UnixNano()))
+			n, err := rowsAffected(tx.ExecContext(ctx, closeUploadRow+` AND NOT closed AND updated_at < $4`,
+				now.UnixNano(), u.Registry, u.ID, before.UnixNano()))
 			if err != nil {
 				return err
 			}
