@@ -103,7 +103,10 @@ func OpenWith(path string, o Options) (*Store, error) {
 		lock.Close()
 		return nil, berth.E(op, berth.KindInternal, "opening %s: %w", path, err)
 	}
-	readers := max(4, 2*runtime.GOMAXPROCS(0))
+	// Two readers per core the process may run on, not per P of the Go
+	// scheduler: a node runs more Ps than cores (see cmd/berth), and every
+	// reader keeps a page cache of its own.
+	readers := max(4, 2*runtime.NumCPU())
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 	read.SetConnMaxLifetime(0)
