@@ -28,7 +28,9 @@ var defaultProcs = runtime.GOMAXPROCS(0)
 
 // setNodeProcs applies nodeProcs to the runtime's default unless the
 // environment sets GOMAXPROCS, which always wins, and returns the number of
-// Ps the node runs with. Calling it again gives the same number.
+// Ps the node runs with. Calling it again gives the same number. Once it
+// has changed the number, the runtime no longer follows later changes of
+// the process's CPU limit; a node started under a new limit applies it.
 func setNodeProcs(getenv func(string) string) int {
 	if getenv("GOMAXPROCS") != "" {
 		return runtime.GOMAXPROCS(0)
