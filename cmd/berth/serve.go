@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -43,7 +44,6 @@ type serveConfig struct {
 	readCache    time.Duration
 	uploadMaxAge time.Duration
 	tagIndex     int
-	procs        int // Ps of the Go scheduler, for the log; see setNodeProcs
 
 	blobStore   string // "fs" or "azblob"
 	azURL       string
@@ -68,7 +68,7 @@ HTTP on 127.0.0.1:5000 and a registry "default" that answers for localhost.
 Every flag can also be given as the environment variable in brackets.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c.procs = setNodeProcs(getenv)
+			setNodeProcs(getenv)
 			return serve(cmd.Context(), c, stderr)
 		},
 	}
@@ -178,7 +178,7 @@ func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
 		go n.uploads.Run(ctx, uploadSweep)
 	}
 	log.Info("berth serving", "addr", lns[0].Addr().String(), "data_addr", c.dataListen, "tls", tlsConfig != nil,
-		"region", c.region, "domain", c.domain, "data_dir", c.dataDir, "metadata", metadataKind(c.metadata), "auth", c.auth, "procs", c.procs)
+		"region", c.region, "domain", c.domain, "data_dir", c.dataDir, "metadata", metadataKind(c.metadata), "auth", c.auth, "procs", runtime.GOMAXPROCS(0))
 	errs := make(chan error, len(lns))
 	for _, ln := range lns {
 		go func() { errs <- httpx.Serve(ctx, ln, h, log, 30*time.Second) }()
